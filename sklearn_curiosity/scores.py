@@ -1,0 +1,107 @@
+"""Influence scores: how a point would change the model's complexity.
+
+The formulas (METHOD.md sections 3 and 4), for squared error and a fitted
+model with prediction ``f``, regularity sensitivity ``g = df/dalpha`` and noise
+variance ``sigma^2``:
+
+- labelled point: ``I(x, y) = (f(x) - y) * g(x)``;
+- unlabelled point: ``E[I(x, y)^2] = sigma^2 * g(x)^2`` for ``y ~ N(f(x), sigma^2)``.
+
+The functions :func:`influence_score` and :func:`regularity_sensitivity`
+accept a fitted :class:`~sklearn_curiosity.CuriousRegressor` or a
+:class:`~sklearn.pipeline.Pipeline` ending in one; query strategies use them
+so that Pipelines work everywhere.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+
+def signed_influence(prediction, sensitivity, y):
+    """Influence of labelled points on the complexity, ``(f - y) * g``."""
+    return (prediction - y) * sensitivity
+
+
+def expected_squared_influence(sensitivity, noise_variance):
+    """Expected squared influence of unlabelled points, ``sigma^2 * g^2``."""
+    if not np.isfinite(noise_variance):
+        raise ValueError(
+            "The noise variance could not be estimated at fit time (the model "
+            "has as many effective degrees of freedom as samples), so unlabelled "
+            "points cannot be scored. Fit on more samples or raise alpha."
+        )
+    return noise_variance * sensitivity**2
+
+
+def _final_step(estimator, X):
+    """Return the estimator that scores, and ``X`` transformed for it."""
+    if isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X) if len(estimator) > 1 else X
+        estimator = estimator[-1]
+    if not hasattr(estimator, "influence_score"):
+        raise TypeError(
+            "Expected a CuriousRegressor or a Pipeline whose last step is one; "
+            f"got {type(estimator).__name__}, which has no influence_score."
+        )
+    return estimator, X
+
+
+def influence_score(estimator, X, y=None):
+    """Influence of each point of ``X`` on the complexity of a fitted model.
+
+    Parameters
+    ----------
+    estimator : CuriousRegressor or Pipeline
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one (the earlier
+        steps transform ``X`` first).
+
+    X : array-like of shape (n_samples, n_features)
+        The points to score, as the estimator (or the pipeline) takes them.
+
+    y : array-like of shape (n_samples,), default=None
+        Labels. With labels, the signed influence ``(f(x) - y) g(x)`` of each
+        labelled point; without, the expected squared influence
+        ``sigma^2 g(x)^2`` of each unlabelled point (the curiosity).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        See :meth:`CuriousRegressor.influence_score`.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_curiosity import CuriousRegressor, influence_score
+    >>> X = [[0.0], [1.0], [2.0], [3.0]]
+    >>> y = [0.1, 0.9, 2.2, 2.8]
+    >>> pipe = make_pipeline(StandardScaler(), CuriousRegressor(alpha=1.0)).fit(X, y)
+    >>> influence_score(pipe, [[1.5], [10.0]]).round(4)
+    array([0.    , 0.1922])
+    """
+    estimator, X = _final_step(estimator, X)
+    return estimator.influence_score(X, y)
+
+
+def regularity_sensitivity(estimator, X):
+    """Sensitivity ``g(x) = d f(x) / d alpha`` of a fitted model's predictions.
+
+    Parameters
+    ----------
+    estimator : CuriousRegressor or Pipeline
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one.
+
+    X : array-like of shape (n_samples, n_features)
+        The points, as the estimator (or the pipeline) takes them.
+
+    Returns
+    -------
+    sensitivity : ndarray of shape (n_samples,)
+        See :meth:`CuriousRegressor.regularity_sensitivity`.
+    """
+    estimator, X = _final_step(estimator, X)
+    return estimator.regularity_sensitivity(X)

@@ -1,0 +1,126 @@
+"""Bad input gets a clear error, and nothing is left half-fitted."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_curiosity import CuriousRegressor, influence_score
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=30)
+    return X, y
+
+
+FITTED_ATTRIBUTES = ["coef_", "intercept_", "params_", "tangent_", "complexity_", "noise_variance_"]
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_non_finite_input_is_refused(data, bad_value, where):
+    X, y = data
+    X, y = X.copy(), y.copy()
+    if where == "X":
+        X[3, 1] = bad_value
+    else:
+        y[3] = bad_value
+    reg = CuriousRegressor()
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        reg.fit(X, y)
+    assert not any(hasattr(reg, name) for name in FITTED_ATTRIBUTES)
+
+
+@pytest.mark.parametrize("method", ["predict", "regularity_sensitivity", "influence_score"])
+def test_non_finite_input_is_refused_after_fit(data, method):
+    X, y = data
+    reg = CuriousRegressor().fit(X, y)
+    X_bad = X.copy()
+    X_bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(reg, method)(X_bad)
+
+
+def test_wrong_shapes_are_refused(data):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        CuriousRegressor().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="2D array"):
+        CuriousRegressor().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="sample_weight"):
+        CuriousRegressor().fit(X, y, sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        CuriousRegressor().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+@pytest.mark.parametrize("method", ["predict", "regularity_sensitivity", "influence_score", "score"])
+def test_wrong_feature_count_after_fit(data, method):
+    X, y = data
+    reg = CuriousRegressor().fit(X, y)
+    args = (X[:, :2], y) if method == "score" else (X[:, :2],)
+    with pytest.raises(ValueError, match="3 features"):
+        getattr(reg, method)(*args)
+
+
+def test_labels_of_the_wrong_length_are_refused(data):
+    X, y = data
+    reg = CuriousRegressor().fit(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        reg.influence_score(X, y[:-2])
+
+
+@pytest.mark.parametrize("alpha", [-1.0, "big", None])
+def test_invalid_alpha(data, alpha):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        CuriousRegressor(alpha=alpha).fit(X, y)
+
+
+def test_alpha_zero_with_a_singular_system_says_raise_alpha(data):
+    X, y = data
+    X_collinear = np.column_stack([X, X[:, 0] + 2 * X[:, 1]])
+    reg = CuriousRegressor(alpha=0.0)
+    with pytest.raises(ValueError, match="Raise alpha"):
+        reg.fit(X_collinear, y)
+    assert not any(hasattr(reg, name) for name in FITTED_ATTRIBUTES)
+    # More features than samples is singular too at alpha=0.
+    rng = np.random.RandomState(1)
+    with pytest.raises(ValueError, match="Raise alpha"):
+        CuriousRegressor(alpha=0.0).fit(rng.normal(size=(5, 8)), rng.normal(size=5))
+    # ...and fine with any alpha > 0.
+    CuriousRegressor(alpha=1e-3).fit(X_collinear, y)
+
+
+def test_a_failed_refit_leaves_the_previous_fit_intact(data):
+    X, y = data
+    reg = CuriousRegressor(alpha=0.0).fit(X, y)
+    before = {name: np.copy(getattr(reg, name)) for name in FITTED_ATTRIBUTES}
+    with pytest.raises(ValueError, match="Raise alpha"):
+        reg.fit(np.column_stack([X, X[:, 0]]), y)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(reg, name), value)
+    assert reg.n_features_in_ == 3
+
+
+@pytest.mark.parametrize("method", ["predict", "regularity_sensitivity", "influence_score"])
+def test_methods_before_fit_raise_not_fitted(data, method):
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        getattr(CuriousRegressor(), method)(X)
+    with pytest.raises(NotFittedError):
+        influence_score(CuriousRegressor(), X)
+
+
+def test_no_residual_degrees_of_freedom_warns_and_refuses_unlabelled_scores():
+    X = np.array([[1.0, 2.0]])
+    reg = CuriousRegressor()
+    with pytest.warns(UserWarning, match="No residual degrees of freedom"):
+        reg.fit(X, [3.0])
+    assert np.isnan(reg.noise_variance_)
+    with pytest.raises(ValueError, match="noise variance could not be estimated"):
+        reg.influence_score(X)
+    # Labelled scores and predictions need no noise estimate.
+    assert np.isfinite(reg.influence_score(X, [1.0])).all()
