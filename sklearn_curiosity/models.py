@@ -1,9 +1,17 @@
 """Models: what f(x; theta) is, and its derivative products.
 
 A model knows the layout of its flat parameter vector ``theta``, which entries
-a default regularizer penalizes, its prediction ``f(X; theta)`` and the
-forward-mode directional derivative ``jvp(theta, X, v) = grad_theta f(X) . v``
-for a whole batch at once. Estimators and scores use nothing else.
+a default regularizer penalizes (``penalized``), and three evaluations:
+
+- ``predict(theta, X)``: ``f(X; theta)``, one value per row;
+- ``jvp(theta, X, v)``: the forward-mode directional derivative
+  ``grad_theta f(X) . v`` for a whole batch at once (``v`` may be a matrix of
+  directions, one per column);
+- ``jacobian(theta, X)``: the per-row gradients ``grad_theta f(x_i)`` as an
+  (n_samples, n_params) matrix, for the few rows that need them (rank-one
+  updates of a batch query), never for a whole pool.
+
+Estimators, scores and query strategies use nothing else.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -53,6 +61,13 @@ class LinearModel:
         """Evaluate ``f(X; params)`` for every row of ``X``."""
         coef, intercept = self.split(params)
         return safe_sparse_dot(X, coef) + intercept
+
+    def jacobian(self, params, X):
+        """Per-row gradients ``grad_theta f(x_i)``, shape (n_samples, n_params)."""
+        X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+        if self.fit_intercept:
+            return np.column_stack([X, np.ones(X.shape[0])])
+        return X.copy()
 
     def jvp(self, params, X, direction):
         """Directional derivative ``grad_theta f(X; params) . direction``.

@@ -198,3 +198,17 @@ def test_dataframe_input_records_feature_names():
     np.testing.assert_allclose(reg.influence_score(frame), on_arrays.influence_score(X), rtol=1e-12)
     with pytest.raises(ValueError, match="feature names"):
         reg.predict(frame[frame.columns[::-1]])
+
+
+def test_model_derivatives_equal_finite_differences_in_theta():
+    X, y, _ = make_data(seed=13, n_samples=8)
+    reg = CuriousRegressor(alpha=1.0).fit(X, y)
+    model, theta = reg._model, reg.params_
+    direction = np.random.RandomState(14).normal(size=theta.shape)
+    finite_difference = central_difference(lambda t: model.predict(theta + t * direction, X), 0.0, 1e-3)
+    np.testing.assert_allclose(model.jvp(theta, X, direction), finite_difference, rtol=1e-9)
+    jacobian_fd = np.column_stack([
+        central_difference(lambda t: model.predict(theta + t * e, X), 0.0, 1e-3)
+        for e in np.eye(len(theta))
+    ])
+    np.testing.assert_allclose(model.jacobian(theta, X), jacobian_fd, rtol=1e-9, atol=1e-12)
