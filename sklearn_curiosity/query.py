@@ -234,26 +234,39 @@ def influence_sampling(estimator, X_pool, n_instances=1, *, batch=None):
     estimator, _, _ = _unwrap(estimator)
     estimator, X_pool = _scoring_estimator(estimator, X_pool)
     n_instances = _check_n_instances(n_instances, X_pool.shape[0])
-    noise_variance = estimator.noise_variance_
-    # The estimator's own method: its checks (e.g. an unknown noise variance) apply.
-    scores = estimator.influence_score(X_pool)
     if batch is None:
-        return _top_k(scores, n_instances)
+        # The estimator's own method: its checks (e.g. an unknown noise variance) apply.
+        return _top_k(estimator.influence_score(X_pool), n_instances)
+    indices, picked_scores, _ = _greedy_influence(estimator, X_pool, n_instances)
+    return indices, picked_scores
 
+
+def _greedy_influence(estimator, X_pool, n_instances, return_utilities=False):
+    """Greedy batch of :func:`influence_sampling` on a validated pool.
+
+    Returns the picks, their scores and, with ``return_utilities``, the
+    (n_instances, n_pool) scores each pick was chosen from, earlier picks NaN
+    (scikit-activeml's convention).
+    """
+    noise_variance = estimator.noise_variance_
+    scores = estimator.influence_score(X_pool)
     tangent = _RankOneTangent(estimator)
     indices = np.empty(n_instances, dtype=np.intp)
     picked_scores = np.empty(n_instances)
+    utilities = np.empty((n_instances, len(scores))) if return_utilities else None
     for j in range(n_instances):
         # Picked rows are excluded outright: after the update their own score
         # is not zero in general, and a batch must not label a point twice.
-        scores[indices[:j]] = -np.inf
-        best = int(np.argmax(scores))
+        scores[indices[:j]] = np.nan
+        best = int(np.nanargmax(scores))
         indices[j], picked_scores[j] = best, scores[best]
+        if return_utilities:
+            utilities[j] = scores
         if j + 1 < n_instances:
             tangent.add(_safe_indexing(X_pool, [best]))
             sensitivity = estimator._model.jvp(estimator.params_, X_pool, tangent.tangent)
             scores = noise_variance * sensitivity**2
-    return indices, picked_scores
+    return indices, picked_scores, utilities
 
 
 # ---------------------------------------------------------------------------
