@@ -121,6 +121,7 @@ def test_skactiveml_utilities_follow_its_conventions(batch):
     assert utilities.shape == (2, len(cand)) and np.all(indices < len(cand))
 
 
+@pytest.mark.filterwarnings("ignore:The 'estimator' could not be fitted:UserWarning")
 def test_skactiveml_without_enough_labels_draws_at_random():
     X, _ = make_pool(n=30)
     y = np.full(len(X), np.nan)
