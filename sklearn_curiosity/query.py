@@ -41,9 +41,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.metrics import pairwise_distances_chunked, root_mean_squared_error
-from sklearn.utils import Bunch, check_random_state, gen_batches
+from sklearn.utils import Bunch, _safe_indexing, check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._indexing import _safe_indexing
 
 from .scores import _final_step
 
@@ -85,12 +84,12 @@ def _scoring_estimator(estimator, X_pool):
     return estimator, X_pool
 
 
-def _check_n_instances(n_instances, n_pool):
+def _check_n_instances(n_instances, n_pool, name="n_instances"):
     if not isinstance(n_instances, Integral) or isinstance(n_instances, bool):
-        raise TypeError(f"n_instances must be an int; got {n_instances!r}.")
+        raise TypeError(f"{name} must be an int; got {n_instances!r}.")
     if not 1 <= n_instances <= n_pool:
         raise ValueError(
-            f"n_instances must be between 1 and the pool size {n_pool}; got {n_instances}."
+            f"{name} must be between 1 and the number of points {n_pool}; got {n_instances}."
         )
     return int(n_instances)
 
@@ -633,6 +632,7 @@ def most_influential(estimator, X, y, n=10):
     estimator, _, _ = _unwrap(estimator)
     final, X = _final_step(estimator, X)
     influence = final.influence_score(X, y)
+    _check_n_instances(n, len(influence), name="n")
     indices, _ = _top_k(np.abs(influence), n)
     return indices, influence[indices]
 

@@ -141,7 +141,7 @@ def test_bad_arguments_say_what_to_do():
     reg = CuriousRegressor().fit(X, y)
     with pytest.raises(ValueError, match="batch must be"):
         influence_sampling(reg, X_pool, batch="topk")
-    with pytest.raises(ValueError, match="between 1 and the pool size"):
+    with pytest.raises(ValueError, match="between 1 and the number of points"):
         influence_sampling(reg, X_pool, n_instances=len(X_pool) + 1)
     with pytest.raises(TypeError, match="n_instances must be an int"):
         influence_sampling(reg, X_pool, n_instances=2.0)
@@ -151,6 +151,8 @@ def test_bad_arguments_say_what_to_do():
         greedy_sampling_y(reg, X_pool)
     with pytest.raises(TypeError, match="no influence_score"):
         influence_sampling(Ridge().fit(X, y), X_pool)
+    with pytest.raises(ValueError, match="n must be between"):
+        most_influential(reg, X, y, n=len(X) + 1)
     with pytest.raises(ValueError, match="features"):
         influence_sampling(reg, X_pool[:, :2])
 
@@ -305,3 +307,21 @@ def test_progress_bar_without_tqdm_says_how_to_install(monkeypatch):
         run_active_learning(
             CuriousRegressor(), random_sampling, X, X[:, 0], 1, 1, X, X[:, 0], progress=True
         )
+
+
+@pytest.mark.parametrize("format", ["csr", "coo"])
+def test_sparse_pools_give_the_dense_answers(format):
+    X, y, X_pool, _ = make_problem(seed=11)
+    reg = CuriousRegressor(alpha=1.0).fit(X, y)
+    pool = sparse.random(80, 4, density=0.5, format=format, random_state=0) * 5
+    for strategy, kwargs in [
+        (influence_sampling, {}),
+        (influence_sampling, {"batch": "greedy"}),
+        (variance_sampling, {}),
+        (greedy_sampling_x, {"X_labelled": X}),
+        (improved_greedy_sampling, {"X_labelled": X, "y_labelled": y}),
+    ]:
+        from_sparse = strategy(reg, pool, 5, **kwargs)
+        from_dense = strategy(reg, pool.toarray(), 5, **kwargs)
+        np.testing.assert_array_equal(from_sparse[0], from_dense[0])
+        np.testing.assert_allclose(from_sparse[1], from_dense[1], rtol=1e-9)
