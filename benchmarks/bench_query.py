@@ -10,9 +10,12 @@ A CuriousRegressor fitted on 2,000 labelled points scores and queries a pool of
 
 Each row reports the best wall time of ``--repeat`` runs and the peak of the
 memory the call allocates beyond the pool itself (``tracemalloc``, which sees
-numpy's buffers), then the process's peak resident set size. Run:
+numpy's buffers), then the process's peak resident set size. The chunked
+strategies size their chunks by scikit-learn's ``working_memory``
+(``--working-memory``, MiB). Run:
 
     python benchmarks/bench_query.py
+    python benchmarks/bench_query.py --working-memory 64
 """
 
 import argparse
@@ -21,6 +24,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from sklearn import config_context
 
 from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity.query import (
@@ -51,7 +55,16 @@ def main(argv=None):
     parser.add_argument("--n-labelled", type=int, default=2_000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--working-memory", type=int, default=None,
+        help="scikit-learn's working_memory in MiB, which sizes the chunks (default 1024)",
+    )
     args = parser.parse_args(argv)
+    with config_context(working_memory=args.working_memory):
+        run(args)
+
+
+def run(args):
 
     rng = np.random.RandomState(0)
     coef = rng.normal(size=args.n_features)

@@ -572,8 +572,9 @@ def variance_sampling(estimator, X_pool, n_instances=1):
     _check_n_instances(n_instances, n_pool)
     n_params = len(estimator.params_)
     variance = np.empty(n_pool)
-    # A chunk holds its Jacobian and the solve's result: two (rows, p) arrays.
-    chunk_n_rows = get_chunk_n_rows(row_bytes=2 * 8 * n_params, max_n_rows=n_pool)
+    # A chunk holds its Jacobian, the solve's result and the solve's two
+    # temporaries: about four (rows, p) float64 arrays.
+    chunk_n_rows = get_chunk_n_rows(row_bytes=4 * 8 * n_params, max_n_rows=n_pool)
     for rows in gen_batches(n_pool, chunk_n_rows):
         jacobian = estimator._model.jacobian(estimator.params_, X_pool[rows])
         solved = estimator._hessian.solve(jacobian.T)
