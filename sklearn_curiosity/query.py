@@ -43,6 +43,7 @@ from sklearn.base import clone
 from sklearn.metrics import pairwise_distances_chunked, root_mean_squared_error
 from sklearn.utils import Bunch, _safe_indexing, check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils.validation import _num_samples
 
 from .scores import _final_step
 
@@ -120,10 +121,6 @@ def _labelled_set(X_labelled, y_labelled, X_training, y_training, need_y):
         raise ValueError("The labelled set is empty; label a few points first.")
     y = None if y_labelled is None else np.asarray(y_labelled, dtype=np.float64).ravel()
     return X_labelled, y
-
-
-def _num_samples(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 # ---------------------------------------------------------------------------
