@@ -76,20 +76,20 @@ class _LeaveOneOut:
             y_offset = 0.0
         sqrt_w = np.sqrt(sample_weight)
         n_samples, n_features = X.shape
-        if sparse.issparse(X) or n_samples > n_features:
+        if sparse.issparse(X):
             # Centering sparse X would densify it: apply it to the products.
-            if sparse.issparse(X):
-                XtX = (X.T @ (sparse.diags(sample_weight) @ X)).toarray()
-            else:
-                XtX = X.T @ (X * sample_weight[:, None])
+            XtX = (X.T @ (sparse.diags(sample_weight) @ X)).toarray()
             XtX -= weight_sum * np.outer(X_offset, X_offset)
             eigvals, V = np.linalg.eigh(XtX)
-            B = safe_sparse_dot(X, V, dense_output=True) - X_offset @ V
-            B *= sqrt_w[:, None]
+            B = (safe_sparse_dot(X, V, dense_output=True) - X_offset @ V) * sqrt_w[:, None]
         else:
             Xs = (X - X_offset) * sqrt_w[:, None]
-            eigvals, Q = np.linalg.eigh(Xs @ Xs.T)
-            B = Q * np.sqrt(np.maximum(eigvals, 0.0))
+            if n_samples > n_features:
+                eigvals, V = np.linalg.eigh(Xs.T @ Xs)
+                B = Xs @ V
+            else:
+                eigvals, Q = np.linalg.eigh(Xs @ Xs.T)
+                B = Q * np.sqrt(np.maximum(eigvals, 0.0))
         self.eigvals = eigvals
         self.B = B
         self.B_squared = B**2

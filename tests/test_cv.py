@@ -117,7 +117,9 @@ def test_kfold_scores_equal_manual_refits():
     # Deterministic: an integer cv gives the same result twice.
     a = CuriousRegressorCV(alphas=alphas, cv=3).fit(X, y)
     b = CuriousRegressorCV(alphas=alphas, cv=3).fit(X, y)
-    np.testing.assert_array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+    )
 
 
 def test_delegates_to_the_refitted_regressor():
