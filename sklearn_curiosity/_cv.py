@@ -326,7 +326,6 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
 
         if self.cv is None and self.model == "linear":
             loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
-            folds = None
 
             def evaluate(alpha_values, derivative):
                 result = loo.errors(alpha_values, derivative)

@@ -186,8 +186,9 @@ def validation_loss(X, y, w, folds, alpha):
 
 @pytest.mark.parametrize("cv", [None, 4])
 @pytest.mark.parametrize("alpha", [0.05, 3.0])
-def test_hypergradient_equals_finite_difference(cv, alpha):
-    X, y, w = make_data(30, 6, seed=6, noise=3.0)
+@pytest.mark.parametrize("shape", [(30, 6), (12, 20)])
+def test_hypergradient_equals_finite_difference(cv, alpha, shape):
+    X, y, w = make_data(*shape, seed=6, noise=3.0)
     est = CuriousRegressorCV(
         alphas=[alpha], alpha=alpha, cv=cv, alpha_search="hypergradient", max_iter=1
     ).fit(X, y, sample_weight=w)
