@@ -50,16 +50,26 @@ _DELEGATED = (
 )
 
 
+# Alphas scored together by the closed-form LOO: bounds its memory to a few
+# (n_samples, _LOO_BLOCK) arrays while keeping the products matrix-matrix.
+_LOO_BLOCK = 16
+
+
+def _concatenate(entries):
+    """Join per-alpha result dicts along their last (alpha) axis."""
+    return {key: np.concatenate([e[key] for e in entries], axis=-1) for key in entries[0]}
+
+
 class _LeaveOneOut:
     """Closed-form leave-one-out errors of weighted ridge for any ``alpha``.
 
     With ``Xs = sqrt(w) (X - x_mean)`` and ``ys = sqrt(w) (y - y_mean)`` (the
     weighted means; no centering without an intercept), the hat matrix is
     ``Xs (Xs^T Xs + alpha I)^-1 Xs^T + sqrt(w) sqrt(w)^T / sum(w)``. One
-    eigendecomposition writes its ridge part as ``B diag(1 / (lambda + alpha))
-    B^T`` for every ``alpha``: ``B = Xs V`` from ``Xs^T Xs = V diag(lambda)
-    V^T`` when ``n > p`` (a p x p problem), ``B = Q sqrt(lambda)`` from
-    ``Xs Xs^T = Q diag(lambda) Q^T`` otherwise (n x n), as ``RidgeCV``'s
+    eigendecomposition serves every ``alpha``: of ``Xs^T Xs = V diag(lambda)
+    V^T`` when ``n > p`` (a p x p problem; the ridge part of the hat matrix is
+    ``B diag(1 / (lambda + alpha)) B^T`` with ``B = Xs V``), of ``Xs Xs^T = Q
+    diag(lambda) Q^T`` otherwise (n x n), as ``RidgeCV``'s
     ``gcv_mode="auto"`` chooses. Each ``alpha`` then costs O(n r).
 
     The errors are in ``RidgeCV``'s scaled convention: ``sqrt(w_i) (y_i -
@@ -88,29 +98,57 @@ class _LeaveOneOut:
                 eigvals, V = np.linalg.eigh(Xs.T @ Xs)
                 B = Xs @ V
             else:
-                eigvals, Q = np.linalg.eigh(Xs @ Xs.T)
-                B = Q * np.sqrt(np.maximum(eigvals, 0.0))
+                eigvals, B = np.linalg.eigh(Xs @ Xs.T)
+                eigvals = np.maximum(eigvals, 0.0)
+        # With the complete eigenbasis Q of Xs Xs^T (n <= p), I - hat is
+        # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
+        # lose its digits to cancellation near interpolation (as RidgeCV's
+        # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
+        self.complete_basis = not sparse.issparse(X) and n_samples <= n_features
         self.eigvals = eigvals
         self.B = B
         self.B_squared = B**2
         self.ys = sqrt_w * (y - y_offset)
         self.Bt_ys = B.T @ self.ys
-        # The unpenalized intercept's share of the hat diagonal.
+        # The unpenalized intercept's share of the hat diagonal, w / sum(w).
+        # With the complete basis, sqrt(w) spans part of the null space of
+        # Xs Xs^T: the share is taken from the same eigenvectors, so that it
+        # cancels their null-space part exactly (as RidgeCV does).
+        self.fit_intercept = fit_intercept
+        self.sqrt_w_scaled = sqrt_w / weight_sum
+        self.Bt_sqrt_w = B.T @ sqrt_w
         self.intercept_leverage = sample_weight / weight_sum if fit_intercept else 0.0
+
+    def _intercept_part(self, factor):
+        """``(Q diag(factor) Q^T sqrt(w))_i sqrt(w_i) / sum(w)``, per column of ``factor``."""
+        return (self.B @ (factor * self.Bt_sqrt_w[:, None])) * self.sqrt_w_scaled[:, None]
 
     def errors(self, alphas, derivative=False):
         """LOO errors, shape (n_samples, n_alphas), and optionally d/dalpha."""
-        D = 1.0 / (self.eigvals[:, None] + np.asarray(alphas, dtype=float)[None, :])
-        residual = self.ys[:, None] - self.B @ (D * self.Bt_ys[:, None])
-        one_minus_h = 1.0 - self.B_squared @ D - np.reshape(self.intercept_leverage, (-1, 1))
+        alphas = np.asarray(alphas, dtype=float)[None, :]
+        D = 1.0 / (self.eigvals[:, None] + alphas)
+        leverage = np.reshape(self.intercept_leverage, (-1, 1))
+        if self.complete_basis:
+            residual = alphas * (self.B @ (D * self.Bt_ys[:, None]))
+            one_minus_h = alphas * (self.B_squared @ D)
+            if self.fit_intercept:
+                one_minus_h -= alphas * self._intercept_part(D)
+            # d/dalpha of alpha / (lambda + alpha) is lambda D^2.
+            d_factor = self.eigvals[:, None] * D**2
+        else:
+            residual = self.ys[:, None] - self.B @ (D * self.Bt_ys[:, None])
+            one_minus_h = 1.0 - self.B_squared @ D - leverage
+            # d/dalpha of 1/(lambda + alpha) is -D^2.
+            d_factor = D**2
         errors = residual / one_minus_h
         if not derivative:
             return errors
-        # d/dalpha of 1/(lambda + alpha) is -D^2. The residual grows with
-        # sqrt(w) g(x), g = df/dalpha from the tangent; the leverage shrinks.
-        D2 = D**2
-        d_residual = self.B @ (D2 * self.Bt_ys[:, None])
-        d_one_minus_h = self.B_squared @ D2
+        # The residual grows with sqrt(w) g(x), g = df/dalpha from the
+        # tangent; the leverage shrinks.
+        d_residual = self.B @ (d_factor * self.Bt_ys[:, None])
+        d_one_minus_h = self.B_squared @ d_factor
+        if self.complete_basis and self.fit_intercept:
+            d_one_minus_h -= self._intercept_part(d_factor)
         d_errors = (d_residual - errors * d_one_minus_h) / one_minus_h
         return errors, d_errors
 
@@ -173,6 +211,11 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         The hypergradient search stops once ``log alpha`` is known to within
         ``tol`` (or its gradient is zero).
 
+    store_cv_results : bool, default=False
+        Whether ``cv_results_`` keeps the per-sample LOO errors
+        (``"loo_squared_errors"``, n_samples x n_alphas, as ``RidgeCV``'s
+        ``store_cv_results``).
+
     Attributes
     ----------
     alpha_ : float
@@ -189,9 +232,9 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         - ``"param_alpha"``, shape (n_evaluated,): the regularities;
         - ``"mean_test_score"``, shape (n_evaluated,): their scores, as
           ``best_score_``;
-        - ``"loo_squared_errors"``, shape (n_samples, n_evaluated), LOO only:
-          the weighted squared LOO errors ``w_i e_i^2`` (``RidgeCV``'s
-          ``cv_results_`` with ``store_cv_results=True``);
+        - ``"loo_squared_errors"``, shape (n_samples, n_evaluated), LOO with
+          ``store_cv_results=True`` only: the weighted squared LOO errors
+          ``w_i e_i^2`` (``RidgeCV``'s ``cv_results_``);
         - ``"split_test_scores"``, shape (n_splits, n_evaluated), K-fold
           only: each fold's ``-sum_val w e^2 / n_val``;
         - ``"hypergradient"``, shape (n_evaluated,), hypergradient search
@@ -260,6 +303,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
+        "store_cv_results": ["boolean"],
     }
 
     def __init__(
@@ -273,6 +317,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         alpha=1.0,
         max_iter=30,
         tol=1e-3,
+        store_cv_results=False,
     ):
         self.alphas = alphas
         self.model = model
@@ -282,6 +327,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
+        self.store_cv_results = store_cv_results
 
     def _regressor(self, alpha):
         return CuriousRegressor(model=self.model, alpha=alpha, fit_intercept=self.fit_intercept)
@@ -328,13 +374,20 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
             loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
 
             def evaluate(alpha_values, derivative):
-                result = loo.errors(alpha_values, derivative)
-                errors, d_errors = result if derivative else (result, None)
-                squared = errors**2
-                entry = {"mean_test_score": -squared.mean(axis=0), "loo_squared_errors": squared}
-                if derivative:
-                    entry["hypergradient"] = 2 * np.mean(errors * d_errors, axis=0)
-                return entry, len(alpha_values)
+                blocks = []
+                # A few alphas at a time: the work arrays are (n_samples, block).
+                for start in range(0, len(alpha_values), _LOO_BLOCK):
+                    block = alpha_values[start : start + _LOO_BLOCK]
+                    result = loo.errors(block, derivative)
+                    errors, d_errors = result if derivative else (result, None)
+                    squared = errors**2
+                    entry = {"mean_test_score": -squared.mean(axis=0)}
+                    if self.store_cv_results:
+                        entry["loo_squared_errors"] = squared
+                    if derivative:
+                        entry["hypergradient"] = 2 * np.mean(errors * d_errors, axis=0)
+                    blocks.append(entry)
+                return _concatenate(blocks), len(alpha_values)
 
         else:
             folds = list(check_cv(self.cv).split(X, y))
@@ -452,10 +505,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
                         slope_b /= 2
                     side = -1
 
-        results = {}
-        for key in entries[0]:
-            results[key] = np.concatenate([entry[key] for entry in entries], axis=-1)
-        return np.array(path), results, n_fits
+        return np.array(path), _concatenate(entries), n_fits
 
     def _validate_X(self, X):
         check_is_fitted(self)
