@@ -127,7 +127,6 @@ class _LeaveOneOut:
         """LOO errors, shape (n_samples, n_alphas), and optionally d/dalpha."""
         alphas = np.asarray(alphas, dtype=float)[None, :]
         D = 1.0 / (self.eigvals[:, None] + alphas)
-        leverage = np.reshape(self.intercept_leverage, (-1, 1))
         if self.complete_basis:
             residual = alphas * (self.B @ (D * self.Bt_ys[:, None]))
             one_minus_h = alphas * (self.B_squared @ D)
@@ -137,6 +136,7 @@ class _LeaveOneOut:
             d_factor = self.eigvals[:, None] * D**2
         else:
             residual = self.ys[:, None] - self.B @ (D * self.Bt_ys[:, None])
+            leverage = np.reshape(self.intercept_leverage, (-1, 1))
             one_minus_h = 1.0 - self.B_squared @ D - leverage
             # d/dalpha of 1/(lambda + alpha) is -D^2.
             d_factor = D**2
