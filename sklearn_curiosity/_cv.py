@@ -203,13 +203,13 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         Starting point of the hypergradient search (clipped into the range
         of ``alphas``). Unused by the grid search.
 
-    max_iter : int, default=30
+    search_max_iter : int, default=30
         Largest number of validation-loss evaluations of the hypergradient
         search.
 
-    tol : float, default=1e-3
+    search_tol : float, default=1e-3
         The hypergradient search stops once ``log alpha`` is known to within
-        ``tol`` (or its gradient is zero).
+        ``search_tol`` (or its gradient is zero).
 
     store_cv_results : bool, default=False
         Whether ``cv_results_`` keeps the per-sample LOO errors
@@ -243,9 +243,6 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
 
     alpha_path_ : ndarray of shape (n_evaluated,)
         The regularities in the order they were evaluated.
-
-    n_iter_ : int
-        Number of evaluated alphas, ``len(alpha_path_)``.
 
     n_fits_ : int
         Number of validation-loss fits: evaluated alphas times the number of
@@ -301,8 +298,8 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "alpha_search": [StrOptions({"grid", "hypergradient"})],
         "alpha": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="neither")],
+        "search_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "search_tol": [Interval(Real, 0, None, closed="neither")],
         "store_cv_results": ["boolean"],
     }
 
@@ -315,8 +312,8 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         cv=None,
         alpha_search="grid",
         alpha=1.0,
-        max_iter=30,
-        tol=1e-3,
+        search_max_iter=30,
+        search_tol=1e-3,
         store_cv_results=False,
     ):
         self.alphas = alphas
@@ -325,8 +322,8 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.alpha_search = alpha_search
         self.alpha = alpha
-        self.max_iter = max_iter
-        self.tol = tol
+        self.search_max_iter = search_max_iter
+        self.search_tol = search_tol
         self.store_cv_results = store_cv_results
 
     def _regressor(self, alpha):
@@ -408,7 +405,6 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         self.cv_results_.update((key, np.asarray(value)) for key, value in results.items())
         self.alpha_path_ = np.asarray(path, dtype=float)
         self.n_fits_ = int(n_fits)
-        self.n_iter_ = len(path)
 
         best_estimator = self._regressor(self.alpha_).fit(X, y, sample_weight=sample_weight)
         self.best_estimator_ = best_estimator
@@ -449,7 +445,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
 
         Gradient steps of doubling length bracket a zero of the derivative in
         ``log alpha``; regula falsi (Illinois variant) on the derivative then
-        narrows the bracket to ``tol``. Every step uses one loss and one
+        narrows the bracket to ``search_tol``. Every step uses one loss and one
         hypergradient evaluation.
         """
         lower, upper = np.log(alphas.min()), np.log(alphas.max())
@@ -470,7 +466,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         loss, slope = loss_and_slope(u)
         bracket = None
         step = 1.0
-        while bracket is None and len(path) < self.max_iter and slope != 0:
+        while bracket is None and len(path) < self.search_max_iter and slope != 0:
             direction = -np.sign(slope)
             u_next = float(np.clip(u + direction * step, lower, upper))
             if u_next == u:  # the minimum lies on the boundary of the range
@@ -485,7 +481,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         if bracket is not None:
             (a, slope_a), (b, slope_b) = bracket
             side = 0
-            while len(path) < self.max_iter and b - a > self.tol:
+            while len(path) < self.search_max_iter and b - a > self.search_tol:
                 if slope_a < 0 < slope_b:
                     u = b - slope_b * (b - a) / (slope_b - slope_a)
                     u = float(np.clip(u, a + 0.01 * (b - a), b - 0.01 * (b - a)))

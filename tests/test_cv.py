@@ -154,7 +154,8 @@ def test_rejects_bad_alphas_and_stays_unfitted():
     [
         CuriousRegressorCV(),
         CuriousRegressorCV(alphas=[0.5, 5.0], cv=3, fit_intercept=False),
-        CuriousRegressorCV(alphas=[0.01, 100.0], alpha_search="hypergradient", max_iter=4),
+        CuriousRegressorCV(alphas=[0.01, 100.0], alpha_search="hypergradient",
+                           search_max_iter=4),
     ],
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -194,7 +195,7 @@ def validation_loss(X, y, w, folds, alpha):
 def test_hypergradient_equals_finite_difference(cv, alpha, shape):
     X, y, w = make_data(*shape, seed=6, noise=3.0)
     est = CuriousRegressorCV(
-        alphas=[alpha], alpha=alpha, cv=cv, alpha_search="hypergradient", max_iter=1
+        alphas=[alpha], alpha=alpha, cv=cv, alpha_search="hypergradient", search_max_iter=1
     ).fit(X, y, sample_weight=w)
     # Oracle: the validation loss from refits (LOO refits for cv=None).
     folds = list((LeaveOneOut() if cv is None else KFold(cv)).split(X))
