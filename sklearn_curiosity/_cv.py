@@ -1,0 +1,570 @@
+"""CuriousRegressorCV: choose the regularity by cross-validation (METHOD.md section 7).
+
+Two ways to score a value of ``alpha``:
+
+- ``cv=None`` with the linear model: exact leave-one-out (LOO) errors for every
+  ``alpha`` from ONE eigendecomposition of the centered, weighted design, via
+  the diagonal of the hat matrix, as sklearn's ``RidgeCV`` does;
+- an integer or a splitter: K-fold refits, for any model.
+
+Two ways to search: a grid, or gradient steps on ``log alpha`` driven by the
+hypergradient ``dV/dalpha = grad_theta V . tau``. For a validation loss
+``V = sum_val w (f - y)^2`` this is ``2 sum_val w (f(x) - y) g(x)``, twice the
+weighted sum of the validation points' signed influence scores, so it only
+needs the fitted regressor's public :func:`~sklearn_curiosity.influence_score`
+and works for any model.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._regressor import CuriousRegressor
+from ._utils import fitted_state_restored_on_failure
+from .scores import influence_score
+
+# Attributes of the refitted regressor that the CV estimator exposes as its own.
+_DELEGATED = (
+    "params_",
+    "tangent_",
+    "coef_",
+    "intercept_",
+    "noise_variance_",
+    "complexity_",
+    "effective_dof_",
+    "_model",
+    "_hessian",
+)
+
+
+# Alphas scored together by the closed-form LOO: bounds its memory to a few
+# (n_samples, _LOO_BLOCK) arrays while keeping the products matrix-matrix.
+_LOO_BLOCK = 16
+
+
+def _concatenate(entries):
+    """Join per-alpha result dicts along their last (alpha) axis."""
+    return {key: np.concatenate([e[key] for e in entries], axis=-1) for key in entries[0]}
+
+
+class _LeaveOneOut:
+    """Closed-form leave-one-out errors of weighted ridge for any ``alpha``.
+
+    With ``Xs = sqrt(w) (X - x_mean)`` and ``ys = sqrt(w) (y - y_mean)`` (the
+    weighted means; no centering without an intercept), the hat matrix is
+    ``Xs (Xs^T Xs + alpha I)^-1 Xs^T + sqrt(w) sqrt(w)^T / sum(w)``. One
+    eigendecomposition serves every ``alpha``: of ``Xs^T Xs = V diag(lambda)
+    V^T`` when ``n > p`` (a p x p problem; the ridge part of the hat matrix is
+    ``B diag(1 / (lambda + alpha)) B^T`` with ``B = Xs V``), of ``Xs Xs^T = Q
+    diag(lambda) Q^T`` otherwise (n x n), as ``RidgeCV``'s
+    ``gcv_mode="auto"`` chooses. Each ``alpha`` then costs O(n r).
+
+    The errors are in ``RidgeCV``'s scaled convention: ``sqrt(w_i) (y_i -
+    f_{-i}(x_i))``, with ``f_{-i}`` the fit without sample ``i``.
+    """
+
+    def __init__(self, X, y, sample_weight, fit_intercept):
+        weight_sum = sample_weight.sum()
+        if fit_intercept:
+            X_offset = np.asarray(sample_weight @ X).ravel() / weight_sum
+            y_offset = float(sample_weight @ y) / weight_sum
+        else:
+            X_offset = np.zeros(X.shape[1])
+            y_offset = 0.0
+        sqrt_w = np.sqrt(sample_weight)
+        n_samples, n_features = X.shape
+        if sparse.issparse(X):
+            # Centering sparse X would densify it: apply it to the products.
+            XtX = (X.T @ (sparse.diags(sample_weight) @ X)).toarray()
+            XtX -= weight_sum * np.outer(X_offset, X_offset)
+            eigvals, V = np.linalg.eigh(XtX)
+            B = (safe_sparse_dot(X, V, dense_output=True) - X_offset @ V) * sqrt_w[:, None]
+        else:
+            Xs = (X - X_offset) * sqrt_w[:, None]
+            if n_samples > n_features:
+                eigvals, V = np.linalg.eigh(Xs.T @ Xs)
+                B = Xs @ V
+            else:
+                eigvals, B = np.linalg.eigh(Xs @ Xs.T)
+                eigvals = np.maximum(eigvals, 0.0)
+        # With the complete eigenbasis Q of Xs Xs^T (n <= p), I - hat is
+        # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
+        # lose its digits to cancellation near interpolation (as RidgeCV's
+        # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
+        self.complete_basis = not sparse.issparse(X) and n_samples <= n_features
+        self.eigvals = eigvals
+        self.B = B
+        self.B_squared = B**2
+        self.ys = sqrt_w * (y - y_offset)
+        self.Bt_ys = B.T @ self.ys
+        # The unpenalized intercept's share of the hat diagonal, w / sum(w).
+        # With the complete basis, sqrt(w) spans part of the null space of
+        # Xs Xs^T: the share is taken from the same eigenvectors, so that it
+        # cancels their null-space part exactly (as RidgeCV does).
+        self.fit_intercept = fit_intercept
+        self.sqrt_w_scaled = sqrt_w / weight_sum
+        self.Bt_sqrt_w = B.T @ sqrt_w
+        self.intercept_leverage = sample_weight / weight_sum if fit_intercept else 0.0
+
+    def _intercept_part(self, factor):
+        """``(Q diag(factor) Q^T sqrt(w))_i sqrt(w_i) / sum(w)``, per column of ``factor``."""
+        return (self.B @ (factor * self.Bt_sqrt_w[:, None])) * self.sqrt_w_scaled[:, None]
+
+    def errors(self, alphas, derivative=False):
+        """LOO errors, shape (n_samples, n_alphas), and optionally d/dalpha."""
+        alphas = np.asarray(alphas, dtype=float)[None, :]
+        D = 1.0 / (self.eigvals[:, None] + alphas)
+        if self.complete_basis:
+            residual = alphas * (self.B @ (D * self.Bt_ys[:, None]))
+            one_minus_h = alphas * (self.B_squared @ D)
+            if self.fit_intercept:
+                one_minus_h -= alphas * self._intercept_part(D)
+            # d/dalpha of alpha / (lambda + alpha) is lambda D^2.
+            d_factor = self.eigvals[:, None] * D**2
+        else:
+            residual = self.ys[:, None] - self.B @ (D * self.Bt_ys[:, None])
+            leverage = np.reshape(self.intercept_leverage, (-1, 1))
+            one_minus_h = 1.0 - self.B_squared @ D - leverage
+            # d/dalpha of 1/(lambda + alpha) is -D^2.
+            d_factor = D**2
+        errors = residual / one_minus_h
+        if not derivative:
+            return errors
+        # The residual grows with sqrt(w) g(x), g = df/dalpha from the
+        # tangent; the leverage shrinks.
+        d_residual = self.B @ (d_factor * self.Bt_ys[:, None])
+        d_one_minus_h = self.B_squared @ d_factor
+        if self.complete_basis and self.fit_intercept:
+            d_one_minus_h -= self._intercept_part(d_factor)
+        d_errors = (d_residual - errors * d_one_minus_h) / one_minus_h
+        return errors, d_errors
+
+
+class CuriousRegressorCV(RegressorMixin, BaseEstimator):
+    """CuriousRegressor with the regularity chosen by cross-validation.
+
+    The counterpart of :class:`sklearn.linear_model.RidgeCV`. With
+    ``cv=None`` and the linear model, the leave-one-out (LOO) error of every
+    ``alpha`` comes in closed form from one eigendecomposition of the
+    centered, weighted design (the hat-matrix diagonal), exactly as
+    ``RidgeCV``'s efficient LOO. With an integer or a splitter ``cv``, each
+    ``alpha`` is scored by K-fold refits, for any model. The chosen ``alpha``
+    is then refitted on all the data, and the refitted
+    :class:`CuriousRegressor` (``best_estimator_``) lends its tangent and
+    scores to this estimator: ``tangent_``, ``predict``,
+    ``regularity_sensitivity``, ``influence_score``, and the module-level
+    :func:`~sklearn_curiosity.influence_score` all work on it directly.
+
+    With ``alpha_search="hypergradient"``, ``alpha`` is tuned continuously by
+    gradient steps on ``log alpha`` from the starting point ``alpha``, within
+    ``[min(alphas), max(alphas)]``. The hypergradient of the validation loss
+    is ``dV/dalpha = grad_theta V . tau``: for K-fold, twice the weighted sum
+    of the signed influence scores of the validation points under each fold's
+    fitted regressor (any model); for the linear model's LOO loss, its exact
+    derivative from the same eigendecomposition.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=(0.1, 1.0, 10.0)
+        The regularities to try (all positive). With
+        ``alpha_search="hypergradient"``, only their range is used: the
+        search stays within ``[min(alphas), max(alphas)]``.
+
+    model : str, default="linear"
+        What ``f(x; theta)`` is; see :class:`CuriousRegressor`.
+
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalized) intercept.
+
+    cv : int, cross-validation generator or iterable, default=None
+        ``None``: efficient leave-one-out with the linear model (5-fold
+        :class:`~sklearn.model_selection.KFold` for other models). An integer
+        gives that many unshuffled K folds; a splitter or an iterable of
+        ``(train, test)`` index arrays is used as is.
+
+    alpha_search : {"grid", "hypergradient"}, default="grid"
+        ``"grid"``: score every value of ``alphas``. ``"hypergradient"``:
+        gradient steps on ``log alpha`` from ``alpha``.
+
+    alpha : float, default=1.0
+        Starting point of the hypergradient search (clipped into the range
+        of ``alphas``). Unused by the grid search.
+
+    search_max_iter : int, default=30
+        Largest number of validation-loss evaluations of the hypergradient
+        search.
+
+    search_tol : float, default=1e-3
+        The hypergradient search stops once ``log alpha`` is known to within
+        ``search_tol`` (or its gradient is zero).
+
+    store_cv_results : bool, default=False
+        Whether ``cv_results_`` keeps the per-sample LOO errors
+        (``"loo_squared_errors"``, n_samples x n_alphas, as ``RidgeCV``'s
+        ``store_cv_results``).
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen regularity.
+
+    best_score_ : float
+        Score of ``alpha_``: the negative mean of the weighted squared
+        validation errors, ``-sum_i w_i e_i^2 / n`` (``RidgeCV``'s convention
+        for ``scoring=None``; higher is better).
+
+    cv_results_ : dict of ndarrays
+        One entry per evaluated ``alpha`` (the grid, or the search path):
+
+        - ``"param_alpha"``, shape (n_evaluated,): the regularities;
+        - ``"mean_test_score"``, shape (n_evaluated,): their scores, as
+          ``best_score_``;
+        - ``"loo_squared_errors"``, shape (n_samples, n_evaluated), LOO with
+          ``store_cv_results=True`` only: the weighted squared LOO errors
+          ``w_i e_i^2`` (``RidgeCV``'s ``cv_results_``);
+        - ``"split_test_scores"``, shape (n_splits, n_evaluated), K-fold
+          only: each fold's ``-sum_val w e^2 / n_val``;
+        - ``"hypergradient"``, shape (n_evaluated,), hypergradient search
+          only: the derivative in ``alpha`` of the validation loss (minus
+          ``"mean_test_score"``) at each evaluated ``alpha``.
+
+    alpha_path_ : ndarray of shape (n_evaluated,)
+        The regularities in the order they were evaluated.
+
+    n_fits_ : int
+        Number of validation-loss fits: evaluated alphas times the number of
+        folds for K-fold; one per evaluated alpha for the closed-form LOO
+        (each a solve with the shared decomposition).
+
+    best_estimator_ : CuriousRegressor
+        The regressor refitted on all the data with ``alpha_``.
+
+    params_, tangent_, coef_, intercept_, noise_variance_, complexity_, effective_dof_
+        Those of ``best_estimator_`` (``coef_`` and ``intercept_`` when its
+        model has them).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    CuriousRegressor : The regressor at a fixed ``alpha``.
+    sklearn.linear_model.RidgeCV : The same LOO selection, without the tangent.
+
+    Notes
+    -----
+    With sample weights, the LOO error of sample ``i`` is ``e_i = y_i -
+    f_{-i}(x_i)`` with ``f_{-i}`` fitted without sample ``i``, and the score
+    weights its square by ``w_i``, as ``RidgeCV`` does. K-fold scores weight
+    the validation errors the same way (``RidgeCV`` ignores the weights
+    there), so a :class:`~sklearn.model_selection.LeaveOneOut` splitter gives
+    the closed-form LOO scores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_curiosity import CuriousRegressorCV
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(40, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.5 * rng.normal(size=40)
+    >>> reg = CuriousRegressorCV(alphas=np.logspace(-2, 2, 9)).fit(X, y)
+    >>> float(reg.alpha_)
+    0.1
+    >>> reg.tangent_.shape
+    (4,)
+    """
+
+    _parameter_constraints: dict = {
+        "alphas": ["array-like", Interval(Real, 0, None, closed="neither")],
+        "model": CuriousRegressor._parameter_constraints["model"],
+        "fit_intercept": ["boolean"],
+        "cv": ["cv_object"],
+        "alpha_search": [StrOptions({"grid", "hypergradient"})],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "search_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "search_tol": [Interval(Real, 0, None, closed="neither")],
+        "store_cv_results": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        alphas=(0.1, 1.0, 10.0),
+        *,
+        model="linear",
+        fit_intercept=True,
+        cv=None,
+        alpha_search="grid",
+        alpha=1.0,
+        search_max_iter=30,
+        search_tol=1e-3,
+        store_cv_results=False,
+    ):
+        self.alphas = alphas
+        self.model = model
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.alpha_search = alpha_search
+        self.alpha = alpha
+        self.search_max_iter = search_max_iter
+        self.search_tol = search_tol
+        self.store_cv_results = store_cv_results
+
+    def _regressor(self, alpha):
+        return CuriousRegressor(model=self.model, alpha=alpha, fit_intercept=self.fit_intercept)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose ``alpha`` by cross-validation, then refit on all the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, used in every fit and in the validation
+            scores.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        with fitted_state_restored_on_failure(self):
+            self._fit(X, y, sample_weight)
+        return self
+
+    def _fit(self, X, y, sample_weight):
+        X, y = validate_data(
+            self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
+        if alphas.size == 0 or not np.all(np.isfinite(alphas) & (alphas > 0)):
+            raise ValueError(
+                f"alphas must be a non-empty list of positive finite numbers; got {self.alphas!r}."
+            )
+
+        if self.cv is None and self.model == "linear":
+            loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
+
+            def evaluate(alpha_values, derivative):
+                blocks = []
+                # A few alphas at a time: the work arrays are (n_samples, block).
+                for start in range(0, len(alpha_values), _LOO_BLOCK):
+                    block = alpha_values[start : start + _LOO_BLOCK]
+                    result = loo.errors(block, derivative)
+                    errors, d_errors = result if derivative else (result, None)
+                    squared = errors**2
+                    entry = {"mean_test_score": -squared.mean(axis=0)}
+                    if self.store_cv_results:
+                        entry["loo_squared_errors"] = squared
+                    if derivative:
+                        entry["hypergradient"] = 2 * np.mean(errors * d_errors, axis=0)
+                    blocks.append(entry)
+                return _concatenate(blocks), len(alpha_values)
+
+        else:
+            folds = list(check_cv(self.cv).split(X, y))
+
+            def evaluate(alpha_values, derivative):
+                return self._kfold(X, y, sample_weight, folds, alpha_values, derivative)
+
+        if self.alpha_search == "grid":
+            results, n_fits = evaluate(alphas, derivative=False)
+            path = alphas
+        else:
+            path, results, n_fits = self._hypergradient_search(evaluate, alphas)
+
+        best = int(np.argmax(results["mean_test_score"]))
+        self.alpha_ = float(path[best])
+        self.best_score_ = float(results["mean_test_score"][best])
+        self.cv_results_ = {"param_alpha": np.asarray(path, dtype=float)}
+        self.cv_results_.update((key, np.asarray(value)) for key, value in results.items())
+        self.alpha_path_ = np.asarray(path, dtype=float)
+        self.n_fits_ = int(n_fits)
+
+        best_estimator = self._regressor(self.alpha_).fit(X, y, sample_weight=sample_weight)
+        self.best_estimator_ = best_estimator
+        for name in _DELEGATED:
+            if hasattr(best_estimator, name):
+                setattr(self, name, getattr(best_estimator, name))
+
+    def _kfold(self, X, y, sample_weight, folds, alpha_values, derivative):
+        """Fold scores (and hypergradients) of each alpha; refits ``len(folds)`` models each."""
+        n_alphas = len(alpha_values)
+        split_scores = np.empty((len(folds), n_alphas))
+        weighted_sse = np.zeros(n_alphas)
+        gradient = np.zeros(n_alphas)
+        n_validation = 0
+        for k, (train, test) in enumerate(folds):
+            X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+            w_test = sample_weight[test]
+            n_validation += len(test)
+            for j, alpha in enumerate(alpha_values):
+                fold_regressor = self._regressor(alpha).fit(
+                    X_train, y[train], sample_weight=sample_weight[train]
+                )
+                sse = float(w_test @ (fold_regressor.predict(X_test) - y[test]) ** 2)
+                split_scores[k, j] = -sse / len(test)
+                weighted_sse[j] += sse
+                if derivative:
+                    # dV/dalpha = grad_theta V . tau = 2 sum_val w (f - y) g.
+                    gradient[j] += 2 * float(
+                        w_test @ influence_score(fold_regressor, X_test, y[test])
+                    )
+        entry = {"mean_test_score": -weighted_sse / n_validation, "split_test_scores": split_scores}
+        if derivative:
+            entry["hypergradient"] = gradient / n_validation
+        return entry, n_alphas * len(folds)
+
+    def _hypergradient_search(self, evaluate, alphas):
+        """Minimize the validation loss over ``log alpha`` with its hypergradient.
+
+        Gradient steps of doubling length bracket a zero of the derivative in
+        ``log alpha``; regula falsi (Illinois variant) on the derivative then
+        narrows the bracket to ``search_tol``. Every step uses one loss and one
+        hypergradient evaluation.
+        """
+        lower, upper = np.log(alphas.min()), np.log(alphas.max())
+        path, entries = [], []
+        n_fits = 0
+
+        def loss_and_slope(log_alpha):
+            nonlocal n_fits
+            alpha = float(np.exp(log_alpha))
+            entry, fits = evaluate(np.array([alpha]), derivative=True)
+            n_fits += fits
+            path.append(alpha)
+            entries.append(entry)
+            # The score is minus the loss; d/dlog(alpha) = alpha d/dalpha.
+            return -entry["mean_test_score"][0], alpha * entry["hypergradient"][0]
+
+        u = float(np.clip(np.log(self.alpha), lower, upper))
+        loss, slope = loss_and_slope(u)
+        bracket = None
+        step = 1.0
+        while bracket is None and len(path) < self.search_max_iter and slope != 0:
+            direction = -np.sign(slope)
+            u_next = float(np.clip(u + direction * step, lower, upper))
+            if u_next == u:  # the minimum lies on the boundary of the range
+                break
+            loss_next, slope_next = loss_and_slope(u_next)
+            if np.sign(slope_next) != np.sign(slope) or loss_next > loss:
+                bracket = sorted([(u, slope), (u_next, slope_next)])
+            else:
+                u, loss, slope = u_next, loss_next, slope_next
+                step *= 2
+
+        if bracket is not None:
+            (a, slope_a), (b, slope_b) = bracket
+            side = 0
+            while len(path) < self.search_max_iter and b - a > self.search_tol:
+                if slope_a < 0 < slope_b:
+                    u = b - slope_b * (b - a) / (slope_b - slope_a)
+                    u = float(np.clip(u, a + 0.01 * (b - a), b - 0.01 * (b - a)))
+                else:  # loss rose without a sign change: bisect
+                    u = 0.5 * (a + b)
+                _, slope = loss_and_slope(u)
+                if slope == 0:
+                    break
+                if slope > 0:
+                    b, slope_b = u, slope
+                    if side == 1:
+                        slope_a /= 2
+                    side = 1
+                else:
+                    a, slope_a = u, slope
+                    if side == -1:
+                        slope_b /= 2
+                    side = -1
+
+        return np.array(path), _concatenate(entries), n_fits
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
+                             reset=False)
+
+    def predict(self, X):
+        """Predict with the regressor refitted at ``alpha_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values.
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.predict(X)
+
+    def regularity_sensitivity(self, X):
+        """Sensitivity ``g(x) = df(x)/dalpha`` at ``alpha_``.
+
+        See :meth:`CuriousRegressor.regularity_sensitivity`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        sensitivity : ndarray of shape (n_samples,)
+            ``g(x)`` for each sample.
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.regularity_sensitivity(X)
+
+    def influence_score(self, X, y=None):
+        """Influence of each point on the complexity of the model at ``alpha_``.
+
+        See :meth:`CuriousRegressor.influence_score`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels of the samples, if known.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Signed influence (with ``y``) or expected squared influence
+            (without).
+        """
+        X = self._validate_X(X)
+        return self.best_estimator_.influence_score(X, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
