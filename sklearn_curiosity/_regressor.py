@@ -6,7 +6,10 @@ import warnings
 from numbers import Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -20,6 +23,27 @@ from .models import LinearModel
 from .regularizers import L2Regularizer
 from .scores import expected_squared_influence, signed_influence
 from .tangent import exact_tangent
+
+
+def _gradient_quadratic_form(model, hessian, params, X):
+    """``grad f(x)^T H^-1 grad f(x)`` for every row of ``X``.
+
+    A Hessian that knows a shortcut (``inverse_quadratic_form``, the linear
+    model's) uses it; otherwise the per-row gradients are formed in row chunks
+    bounded by sklearn's ``working_memory`` and solved against ``H`` (for a
+    network, its Gauss-Newton Hessian), so memory stays bounded for any pool.
+    """
+    if hasattr(hessian, "inverse_quadratic_form"):
+        return hessian.inverse_quadratic_form(X)
+    n_samples = X.shape[0]
+    n_params = len(params)
+    out = np.empty(n_samples)
+    chunk = get_chunk_n_rows(row_bytes=2 * 8 * n_params, max_n_rows=n_samples)
+    for rows in gen_batches(n_samples, chunk):
+        jacobian = model.jacobian(params, X[rows])
+        solved = hessian.solve(jacobian.T)
+        out[rows] = np.einsum("ij,ji->i", jacobian, solved)
+    return out
 
 
 class CuriousRegressor(RegressorMixin, BaseEstimator):
@@ -204,21 +228,72 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64, reset=False
         )
 
-    def predict(self, X):
-        """Predict with the fitted model.
+    def predict(self, X, return_std=False):
+        """Predict with the fitted model, optionally with the predictive std.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
+        return_std : bool, default=False
+            Whether to also return the standard deviation of the predictive
+            distribution of ``y`` at each sample.
+
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Predicted values.
+            Predicted values (the predictive mean).
+
+        y_std : ndarray of shape (n_samples,)
+            Predictive standard deviation ``sqrt(noise_variance_ + Var[f(x)])``,
+            returned only when ``return_std=True``. NaN where
+            ``noise_variance_`` is NaN.
+
+        Notes
+        -----
+        ``Var[f(x)] = noise_variance_ * grad f(x)^T H^-1 grad f(x)`` is the
+        Laplace (Gaussian posterior) variance of ``f(x)`` around ``theta*``,
+        with ``H`` the Hessian of the training objective: the posterior of a
+        Gaussian likelihood with noise variance ``noise_variance_`` and a
+        Gaussian prior of precision ``alpha / noise_variance_`` on the
+        penalized parameters (flat on the intercept). For the linear model it
+        is exact and equals :class:`sklearn.linear_model.BayesianRidge`'s
+        predictive variance with ``alpha_ = 1 / noise_variance_`` and
+        ``lambda_ = alpha / noise_variance_``, plus ``noise_variance_ /
+        sum(sample_weight)`` for the uncertainty of the intercept, which
+        BayesianRidge leaves out (it treats the centering as exact).
+
+        This is the Bayesian convention of BayesianRidge and
+        GaussianProcessRegressor. The frequentist sampling variance of
+        ``f(x)`` over repeated labels at a fixed ``theta`` is the sandwich
+        ``noise_variance_ * grad f^T H^-1 (sum_i w_i grad f_i grad f_i^T)
+        H^-1 grad f`` (METHOD.md section 4); it is smaller by the prior's
+        share and is not what ``return_std`` returns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_curiosity import CuriousRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(50, 2))
+        >>> y = X @ [1.0, -1.0] + 0.5 * rng.normal(size=50)
+        >>> reg = CuriousRegressor(alpha=1.0).fit(X, y)
+        >>> mean, std = reg.predict([[0.0, 0.0], [5.0, 5.0]], return_std=True)
+        >>> bool(std[1] > std[0] > np.sqrt(reg.noise_variance_))
+        True
         """
         X = self._validate_X(X)
-        return self._model.predict(self.params_, X)
+        prediction = self._model.predict(self.params_, X)
+        if not return_std:
+            return prediction
+        # Row chunks need a sliceable format (COO is not).
+        X = X.tocsr() if sparse.issparse(X) else X
+        quadratic_form = _gradient_quadratic_form(
+            self._model, self._hessian, self.params_, X
+        )
+        std = np.sqrt(self.noise_variance_ * (1.0 + quadratic_form))
+        return prediction, std
 
     def regularity_sensitivity(self, X):
         """Sensitivity of the predictions to the regularity, ``g(x) = df(x)/dalpha``.

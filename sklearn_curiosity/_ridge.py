@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 from scipy import linalg, sparse
 from scipy.linalg import LinAlgWarning
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 
 # Pivots of the Cholesky factor below this fraction of the matching diagonal
 # entry mean a feature is (numerically) a combination of the earlier ones.
@@ -73,6 +75,40 @@ class RidgeHessian:
         u = self.solve_centered(r - np.multiply.outer(self.X_offset, t))
         c = t / self.weight_sum - self.X_offset @ u
         return np.concatenate([u, np.reshape(c, (1,) + np.shape(c))], axis=0)
+
+    def inverse_quadratic_form(self, X):
+        """``grad f(x)^T H^-1 grad f(x)`` for every row ``x`` of ``X``.
+
+        For the linear model ``grad f(x) = [x, 1]`` and, by the same block
+        elimination as :meth:`solve`, ``[x, 1]^T H^-1 [x, 1] = (x - X_offset)^T
+        (Xc^T W Xc + alpha I)^-1 (x - X_offset) + 1 / sum(w)``: one triangular
+        solve with the stored factor per row chunk, ``H^-1`` never formed.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        quadratic_form : ndarray of shape (n_samples,)
+        """
+        n_samples, n_features = X.shape
+        out = np.empty(n_samples)
+        # Each chunk holds a dense centered copy and its solve: bound by
+        # sklearn's working_memory, like pairwise_distances_chunked.
+        chunk = get_chunk_n_rows(row_bytes=2 * 8 * n_features, max_n_rows=n_samples)
+        for rows in gen_batches(n_samples, chunk):
+            block = X[rows]
+            block = block.toarray() if sparse.issparse(block) else np.array(block)
+            block -= self.X_offset
+            # ||L^-1 (x - X_offset)||^2, all rows of the chunk in one solve.
+            z = linalg.solve_triangular(
+                self.cholesky, block.T, lower=True, check_finite=False
+            )
+            out[rows] = np.einsum("ij,ij->j", z, z)
+        if self.fit_intercept:
+            out += 1.0 / self.weight_sum
+        return out
 
     def trace_inverse_centered(self):
         """``trace((Xc^T W Xc + alpha I)^-1)``, the squared norm of ``L^-1``."""
