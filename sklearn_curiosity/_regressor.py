@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from numbers import Real
+from functools import partial
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
@@ -14,6 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._chunking import apply_by_row_chunks
 from ._ridge import fit_ridge
 from ._utils import fitted_state_restored_on_failure
 from .models import LinearModel
@@ -48,6 +50,15 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept.
+
+    n_jobs : int, default=None
+        Number of jobs scoring chunks of rows in parallel in ``predict``,
+        ``regularity_sensitivity`` and ``influence_score``. Rows are processed
+        in chunks sized by scikit-learn's ``working_memory`` configuration
+        (``sklearn.config_context(working_memory=...)``, in MB), so a pool
+        never needs more than a chunk of temporaries per job. ``None`` means 1
+        unless in a :obj:`joblib.parallel_config` context; ``-1`` means all
+        processors.
 
     Attributes
     ----------
@@ -123,12 +134,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         "model": [StrOptions({"linear"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "n_jobs": [None, Integral],
     }
 
-    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True):
+    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True, n_jobs=None):
         self.model = model
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -200,8 +213,22 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        # float32 is kept as it is (no whole-pool copy): chunks are cast to
+        # float64 one at a time in _by_row_chunks.
         return validate_data(
-            self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64, reset=False
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+
+    def _by_row_chunks(self, func, X, *row_arrays):
+        """``func(X, *row_arrays)`` in float64, over chunks of rows (``working_memory``)."""
+
+        def on_chunk(X_chunk, *chunks):
+            return func(X_chunk.astype(np.float64, copy=False), *chunks)
+
+        # A float64 copy of the row, and a few float64 outputs per row.
+        row_bytes = 8 * (X.shape[1] + 4)
+        return apply_by_row_chunks(
+            on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
         )
 
     def predict(self, X):
@@ -218,7 +245,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             Predicted values.
         """
         X = self._validate_X(X)
-        return self._model.predict(self.params_, X)
+        return self._by_row_chunks(partial(self._model.predict, self.params_), X)
 
     def regularity_sensitivity(self, X):
         """Sensitivity of the predictions to the regularity, ``g(x) = df(x)/dalpha``.
@@ -239,7 +266,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             ``g(x)`` for each sample.
         """
         X = self._validate_X(X)
+        return self._by_row_chunks(self._sensitivity, X)
+
+    def _sensitivity(self, X):
         return self._model.jvp(self.params_, X, self.tangent_)
+
+    def _signed_influence(self, X, y):
+        prediction = self._model.predict(self.params_, X)
+        return signed_influence(prediction, self._sensitivity(X), y)
 
     def influence_score(self, X, y=None):
         """Influence of each point on the model's complexity.
@@ -279,14 +313,12 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self,
             X,
             y,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype=np.float64,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
             y_numeric=True,
             reset=False,
         )
-        prediction = self._model.predict(self.params_, X)
-        sensitivity = self._model.jvp(self.params_, X, self.tangent_)
-        return signed_influence(prediction, sensitivity, y)
+        return self._by_row_chunks(self._signed_influence, X, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
