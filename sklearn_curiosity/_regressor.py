@@ -320,7 +320,37 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         )
         return self._by_row_chunks(self._signed_influence, X, y)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklearn_curiosity_version"] = _package_version()
+        return state
+
+    def __setstate__(self, state):
+        # Same major.minor loads; otherwise a fitted estimator is refused, since
+        # its private fitted state (_model, _hessian) may have changed layout.
+        saved = state.pop("_sklearn_curiosity_version", "unknown")
+        current = _package_version()
+        if "params_" in state and _major_minor(saved) != _major_minor(current):
+            raise ValueError(
+                f"This {type(self).__name__} was fitted and pickled with "
+                f"sklearn_curiosity {saved}, which is incompatible with the installed "
+                f"version {current} (fitted estimators load only within the same "
+                f"major.minor release). Refit it with sklearn_curiosity {current}, or "
+                f"install sklearn_curiosity=={saved} to load it."
+            )
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _package_version():
+    from . import __version__  # not at import time: __init__ imports this module
+
+    return __version__
+
+
+def _major_minor(version):
+    return tuple(version.split(".")[:2])
