@@ -104,6 +104,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    float32 and integer input are computed in float64 (a float32 pool is cast
+    one chunk of rows at a time); results are float64 and equal those of the
+    same values given as float64. Pickles record the package version: a fitted
+    estimator from another major.minor release is refused on loading.
+
     The tangent solves ``H tau = -b`` with ``H`` the Hessian of the training
     objective and ``b = d/dalpha grad_theta R = theta*_pen``. The influence of
     up-weighting a point ``(x, y)`` on the complexity is
