@@ -5,8 +5,7 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_curiosity import influence_score, regularity_sensitivity
-from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sensitivity
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -57,3 +56,16 @@ def test_dask_labels_must_match_rows(problem):
     pipe, pool, _ = problem
     with pytest.raises(ValueError, match="one label per row"):
         influence_score(pipe, da.from_array(pool, chunks=100), np.zeros(7))
+
+
+def test_joblib_dask_backend_scores_chunks_on_the_cluster(client, problem):
+    from joblib import parallel_config
+    from sklearn import config_context
+
+    pipe, pool, y_pool = problem
+    expected = influence_score(pipe, pool), influence_score(pipe, pool, y_pool)
+    # Small chunks (about 100 rows), each a task on the cluster's workers.
+    with parallel_config(backend="dask"), config_context(working_memory=100 * 64 / 2**20):
+        distributed_scores = influence_score(pipe, pool), influence_score(pipe, pool, y_pool)
+    for a, b in zip(expected, distributed_scores):
+        np.testing.assert_array_equal(a, b)
