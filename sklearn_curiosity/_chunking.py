@@ -54,7 +54,14 @@ def apply_by_row_chunks(func, X, *row_arrays, row_bytes, n_jobs=None, working_me
     batches = list(gen_batches(n_samples, chunk_n_rows))
     if len(batches) <= 1:
         return func(X, *row_arrays)
-    results = Parallel(n_jobs=n_jobs, prefer="threads")(
+    # Results arrive in order as a generator and are copied into one output,
+    # so at most the output plus the chunks in flight are held at once.
+    results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
         delayed(func)(X[batch], *(a[batch] for a in row_arrays)) for batch in batches
     )
-    return np.concatenate(results)
+    out = None
+    for batch, chunk in zip(batches, results):
+        if out is None:
+            out = np.empty((n_samples,) + chunk.shape[1:], dtype=chunk.dtype)
+        out[batch] = chunk
+    return out

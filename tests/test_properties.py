@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
+from sklearn import config_context
 
 from sklearn_curiosity import CuriousRegressor
 
@@ -93,6 +94,15 @@ def test_every_call_is_finite_or_a_clear_value_error(problem):
         except ValueError as error:
             assert not np.isfinite(reg.noise_variance_)
             _clear(error)
+        # Chunks of about 3 rows give exactly the same numbers.
+        with config_context(working_memory=3 * 8 * (X.shape[1] + 4) / 2**20):
+            chunked = [
+                reg.predict(X_in),
+                reg.regularity_sensitivity(X_in),
+                reg.influence_score(X_in, y),
+            ]
+        for one_shot, by_chunks in zip(outputs, chunked):
+            np.testing.assert_array_equal(one_shot, by_chunks)
     for out in outputs:
         assert out.shape == (X.shape[0],)
         assert out.dtype == np.float64
