@@ -276,6 +276,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     def _sensitivity(self, X):
         return self._model.jvp(self.params_, X, self.tangent_)
 
+    def _expected_squared_influence(self, X):
+        return expected_squared_influence(self._sensitivity(X), self.noise_variance_)
+
     def _signed_influence(self, X, y):
         prediction = self._model.predict(self.params_, X)
         return signed_influence(prediction, self._sensitivity(X), y)
@@ -311,8 +314,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             (without).
         """
         if y is None:
-            sensitivity = self.regularity_sensitivity(X)
-            return expected_squared_influence(sensitivity, self.noise_variance_)
+            return self._by_row_chunks(self._expected_squared_influence, self._validate_X(X))
         check_is_fitted(self)
         X, y = validate_data(
             self,
