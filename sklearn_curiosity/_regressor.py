@@ -3,10 +3,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from numbers import Real
+from functools import partial
+from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._chunking import apply_by_row_chunks
 from ._ridge import fit_ridge
 from ._utils import fitted_state_restored_on_failure
 from .models import LinearModel
@@ -73,6 +74,15 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept.
 
+    n_jobs : int, default=None
+        Number of jobs scoring chunks of rows in parallel in ``predict``,
+        ``regularity_sensitivity`` and ``influence_score``. Rows are processed
+        in chunks sized by scikit-learn's ``working_memory`` configuration
+        (``sklearn.config_context(working_memory=...)``, in MB), so a pool
+        never needs more than a chunk of temporaries per job. ``None`` means 1
+        unless in a :obj:`joblib.parallel_config` context; ``-1`` means all
+        processors.
+
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
@@ -117,6 +127,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    float32 and integer input are computed in float64 (a float32 pool is cast
+    one chunk of rows at a time); results are float64 and equal those of the
+    same values given as float64. Pickles record the package version: a fitted
+    estimator from another major.minor release is refused on loading.
+
     The tangent solves ``H tau = -b`` with ``H`` the Hessian of the training
     objective and ``b = d/dalpha grad_theta R = theta*_pen``. The influence of
     up-weighting a point ``(x, y)`` on the complexity is
@@ -147,12 +162,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         "model": [StrOptions({"linear"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "n_jobs": [None, Integral],
     }
 
-    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True):
+    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True, n_jobs=None):
         self.model = model
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -224,8 +241,22 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        # float32 is kept as it is (no whole-pool copy): chunks are cast to
+        # float64 one at a time in _by_row_chunks.
         return validate_data(
-            self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64, reset=False
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
+
+    def _by_row_chunks(self, func, X, *row_arrays):
+        """``func(X, *row_arrays)`` in float64, over chunks of rows (``working_memory``)."""
+
+        def on_chunk(X_chunk, *chunks):
+            return func(X_chunk.astype(np.float64, copy=False), *chunks)
+
+        # A float64 copy of the row, and a few float64 outputs per row.
+        row_bytes = 8 * (X.shape[1] + 4)
+        return apply_by_row_chunks(
+            on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
         )
 
     def predict(self, X, return_std=False):
@@ -284,11 +315,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         True
         """
         X = self._validate_X(X)
-        prediction = self._model.predict(self.params_, X)
+        prediction = self._by_row_chunks(partial(self._model.predict, self.params_), X)
         if not return_std:
             return prediction
-        # Row chunks need a sliceable format (COO is not).
-        X = X.tocsr() if sparse.issparse(X) else X
         quadratic_form = _gradient_quadratic_form(
             self._model, self._hessian, self.params_, X
         )
@@ -314,7 +343,17 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             ``g(x)`` for each sample.
         """
         X = self._validate_X(X)
+        return self._by_row_chunks(self._sensitivity, X)
+
+    def _sensitivity(self, X):
         return self._model.jvp(self.params_, X, self.tangent_)
+
+    def _expected_squared_influence(self, X):
+        return expected_squared_influence(self._sensitivity(X), self.noise_variance_)
+
+    def _signed_influence(self, X, y):
+        prediction = self._model.predict(self.params_, X)
+        return signed_influence(prediction, self._sensitivity(X), y)
 
     def influence_score(self, X, y=None):
         """Influence of each point on the model's complexity.
@@ -347,23 +386,50 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             (without).
         """
         if y is None:
-            sensitivity = self.regularity_sensitivity(X)
-            return expected_squared_influence(sensitivity, self.noise_variance_)
+            return self._by_row_chunks(self._expected_squared_influence, self._validate_X(X))
         check_is_fitted(self)
         X, y = validate_data(
             self,
             X,
             y,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype=np.float64,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
             y_numeric=True,
             reset=False,
         )
-        prediction = self._model.predict(self.params_, X)
-        sensitivity = self._model.jvp(self.params_, X, self.tangent_)
-        return signed_influence(prediction, sensitivity, y)
+        return self._by_row_chunks(self._signed_influence, X, y)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklearn_curiosity_version"] = _package_version()
+        return state
+
+    def __setstate__(self, state):
+        # Same major.minor loads; otherwise a fitted estimator is refused, since
+        # its private fitted state (_model, _hessian) may have changed layout.
+        saved = state.pop("_sklearn_curiosity_version", "unknown")
+        current = _package_version()
+        if "params_" in state and _major_minor(saved) != _major_minor(current):
+            raise ValueError(
+                f"This {type(self).__name__} was fitted and pickled with "
+                f"sklearn_curiosity {saved}, which is incompatible with the installed "
+                f"version {current} (fitted estimators load only within the same "
+                f"major.minor release). Refit it with sklearn_curiosity {current}, or "
+                f"install sklearn_curiosity=={saved} to load it."
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _package_version():
+    from . import __version__  # not at import time: __init__ imports this module
+
+    return __version__
+
+
+def _major_minor(version):
+    return tuple(version.split(".")[:2])

@@ -18,6 +18,8 @@ so that Pipelines work everywhere.
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from ._dask import is_dask_array, map_row_blocks
+
 
 def signed_influence(prediction, sensitivity, y):
     """Influence of labelled points on the complexity, ``(f - y) * g``."""
@@ -59,16 +61,18 @@ def influence_score(estimator, X, y=None):
         steps transform ``X`` first).
 
     X : array-like of shape (n_samples, n_features)
-        The points to score, as the estimator (or the pipeline) takes them.
+        The points to score, as the estimator (or the pipeline) takes them. A
+        dask array is scored block by block of rows (lazily, on the dask
+        scheduler or cluster in use) and gives a dask array.
 
     y : array-like of shape (n_samples,), default=None
-        Labels. With labels, the signed influence ``(f(x) - y) g(x)`` of each
+        Labels (a dask array with a dask ``X``). With labels, the signed influence ``(f(x) - y) g(x)`` of each
         labelled point; without, the expected squared influence
         ``sigma^2 g(x)^2`` of each unlabelled point (the curiosity).
 
     Returns
     -------
-    scores : ndarray of shape (n_samples,)
+    scores : ndarray or dask array of shape (n_samples,)
         See :meth:`CuriousRegressor.influence_score`.
 
     Examples
@@ -82,6 +86,8 @@ def influence_score(estimator, X, y=None):
     >>> influence_score(pipe, [[1.5], [10.0]]).round(4)
     array([0.    , 0.1922])
     """
+    if is_dask_array(X):
+        return map_row_blocks(influence_score, estimator, X, y)
     estimator, X = _final_step(estimator, X)
     return estimator.influence_score(X, y)
 
@@ -96,12 +102,15 @@ def regularity_sensitivity(estimator, X):
         :class:`~sklearn.pipeline.Pipeline` whose last step is one.
 
     X : array-like of shape (n_samples, n_features)
-        The points, as the estimator (or the pipeline) takes them.
+        The points, as the estimator (or the pipeline) takes them; a dask
+        array gives a dask array (see :func:`influence_score`).
 
     Returns
     -------
-    sensitivity : ndarray of shape (n_samples,)
+    sensitivity : ndarray or dask array of shape (n_samples,)
         See :meth:`CuriousRegressor.regularity_sensitivity`.
     """
+    if is_dask_array(X):
+        return map_row_blocks(regularity_sensitivity, estimator, X)
     estimator, X = _final_step(estimator, X)
     return estimator.regularity_sensitivity(X)

@@ -1,0 +1,71 @@
+"""Scores of a dask pool on a LocalCluster equal the in-memory scores."""
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sensitivity
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    # Loopback only, no dashboard: runs on a fresh CI machine without network.
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    y = X @ [1.0, -1.0, 2.0, 0.0] + rng.normal(size=50)
+    pipe = make_pipeline(StandardScaler(), CuriousRegressor(alpha=0.7)).fit(X, y)
+    pool = rng.normal(size=(1003, 4))
+    return pipe, pool, rng.normal(size=1003)
+
+
+def test_distributed_scores_equal_in_memory(client, problem):
+    pipe, pool, y_pool = problem
+    # Chunked along both axes: blocks are re-assembled into whole rows.
+    pool_dask = da.from_array(pool, chunks=(200, 2))
+    curiosity = influence_score(pipe, pool_dask)
+    assert isinstance(curiosity, da.Array) and curiosity.chunks == ((200,) * 5 + (3,),)
+    np.testing.assert_array_equal(curiosity.compute(), influence_score(pipe, pool))
+    signed = influence_score(pipe, pool_dask, da.from_array(y_pool, chunks=300))
+    np.testing.assert_array_equal(signed.compute(), influence_score(pipe, pool, y_pool))
+    sensitivity = regularity_sensitivity(pipe, pool_dask)
+    np.testing.assert_array_equal(sensitivity.compute(), regularity_sensitivity(pipe, pool))
+    top = da.argtopk(curiosity, 10).compute()
+    np.testing.assert_array_equal(
+        np.sort(top), np.sort(np.argsort(influence_score(pipe, pool))[-10:])
+    )
+
+
+def test_dask_labels_must_match_rows(problem):
+    pipe, pool, _ = problem
+    with pytest.raises(ValueError, match="one label per row"):
+        influence_score(pipe, da.from_array(pool, chunks=100), np.zeros(7))
+
+
+def test_joblib_dask_backend_scores_chunks_on_the_cluster(client, problem):
+    from joblib import parallel_config
+    from sklearn import config_context
+
+    pipe, pool, y_pool = problem
+    expected = influence_score(pipe, pool), influence_score(pipe, pool, y_pool)
+    # Small chunks (about 100 rows), each a task on the cluster's workers.
+    with parallel_config(backend="dask"), config_context(working_memory=100 * 64 / 2**20):
+        distributed_scores = influence_score(pipe, pool), influence_score(pipe, pool, y_pool)
+    for a, b in zip(expected, distributed_scores):
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,177 @@
+"""Numerical edge cases, each checked against an independent oracle where there is a number.
+
+Oracles: sklearn's Ridge and LinearRegression for the fit, central finite
+differences of refits for the tangent, dropping rows for zero weights.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.linalg import LinAlgWarning
+from sklearn.linear_model import LinearRegression, Ridge
+
+from sklearn_curiosity import CuriousRegressor
+
+
+def _finite_difference_tangent(X, y, alpha, rel_step=1e-4, **fit_params):
+    h = rel_step * alpha
+    plus = CuriousRegressor(alpha=alpha + h).fit(X, y, **fit_params).params_
+    minus = CuriousRegressor(alpha=alpha - h).fit(X, y, **fit_params).params_
+    return (plus - minus) / (2 * h)
+
+
+def _check_against_oracles(X, y, alpha, rtol=1e-6):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)  # well-posed: no warning
+        reg = CuriousRegressor(alpha=alpha).fit(X, y)
+    ridge = Ridge(alpha=alpha).fit(X, y)
+    scale = np.abs(ridge.coef_).max() + np.abs(ridge.intercept_)
+    np.testing.assert_allclose(reg.coef_, ridge.coef_, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(reg.intercept_, ridge.intercept_, rtol=rtol, atol=rtol * scale)
+    fd = _finite_difference_tangent(X, y, alpha)
+    # The differences carry the refits' rounding, eps * |theta| / h.
+    fd_noise = 100 * np.finfo(float).eps * np.abs(reg.params_).max() / (1e-4 * alpha)
+    np.testing.assert_allclose(
+        reg.tangent_, fd, rtol=1e-5, atol=1e-5 * np.abs(fd).max() + fd_noise
+    )
+    return reg
+
+
+@pytest.fixture
+def rng():
+    return np.random.RandomState(0)
+
+
+def test_collinear_features_with_alpha_are_well_posed(rng):
+    X = rng.normal(size=(30, 3))
+    X = np.column_stack([X, X[:, 0], 2 * X[:, 1] - X[:, 2]])
+    y = X[:, :3] @ [1.0, 2.0, -1.0] + rng.normal(size=30)
+    reg = _check_against_oracles(X, y, alpha=0.5)
+    # The penalty splits a duplicated feature's weight equally.
+    assert reg.coef_[0] == pytest.approx(reg.coef_[3], rel=1e-10)
+
+
+def test_constant_feature_gets_zero_coef_and_zero_tangent(rng):
+    X = np.column_stack([rng.normal(size=20), np.full(20, 3.0)])
+    y = 2 * X[:, 0] + rng.normal(size=20)
+    reg = _check_against_oracles(X, y, alpha=1.0)
+    assert reg.coef_[1] == pytest.approx(0.0, abs=1e-12)
+    assert reg.tangent_[1] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["collinear", "constant", "p_greater_than_n"])
+def test_alpha_zero_on_a_singular_problem_names_the_remedy(rng, kind):
+    X = rng.normal(size=(10, 3))
+    if kind == "collinear":
+        X[:, 2] = X[:, 0] - X[:, 1]
+    elif kind == "constant":
+        X[:, 2] = 1.0
+    else:
+        X = rng.normal(size=(5, 8))
+    reg = CuriousRegressor(alpha=0.0)
+    with pytest.raises(ValueError, match="Raise alpha above 0, or remove the redundant"):
+        reg.fit(X, rng.normal(size=len(X)))
+    assert not hasattr(reg, "params_")
+
+
+def test_p_greater_than_n(rng):
+    X = rng.normal(size=(8, 40))
+    y = X[:, 0] + 0.1 * rng.normal(size=8)
+    reg = _check_against_oracles(X, y, alpha=0.3)
+    assert reg.effective_dof_ < 8
+    assert np.all(np.isfinite(reg.influence_score(rng.normal(size=(5, 40)))))
+
+
+def test_alpha_to_zero_approaches_least_squares(rng):
+    X = rng.normal(size=(40, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + rng.normal(size=40)
+    reg = _check_against_oracles(X, y, alpha=1e-9)
+    ols = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(reg.coef_, ols.coef_, rtol=1e-8)
+    assert reg.effective_dof_ == pytest.approx(5.0, rel=1e-8)
+
+
+def test_huge_alpha_shrinks_to_the_mean(rng):
+    X = rng.normal(size=(40, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 5.0 + rng.normal(size=40)
+    alpha = 1e12
+    reg = _check_against_oracles(X, y, alpha=alpha)
+    assert np.abs(reg.coef_).max() < 1e-9
+    assert reg.intercept_ == pytest.approx(y.mean() - X.mean(axis=0) @ reg.coef_)
+    # theta ~ Xc^T yc / alpha, so d theta / d alpha ~ -theta / alpha.
+    np.testing.assert_allclose(reg.tangent_[:-1], -reg.coef_ / alpha, rtol=1e-9)
+    assert reg.effective_dof_ == pytest.approx(1.0, abs=1e-9)
+    assert np.all(np.isfinite(reg.influence_score(X)))
+
+
+def test_constant_y_has_no_influence(rng):
+    X = rng.normal(size=(20, 3))
+    y = np.full(20, 4.2)
+    reg = CuriousRegressor(alpha=1.0).fit(X, y)
+    np.testing.assert_allclose(reg.params_, [0, 0, 0, 4.2], atol=1e-12)
+    np.testing.assert_allclose(reg.tangent_, 0.0, atol=1e-12)
+    assert reg.noise_variance_ == pytest.approx(0.0, abs=1e-20)
+    np.testing.assert_allclose(reg.influence_score(X), 0.0, atol=1e-20)
+    np.testing.assert_allclose(reg.influence_score(X, y + 1.0), 0.0, atol=1e-12)
+
+
+def test_one_sample(rng):
+    X, y = rng.normal(size=(1, 3)), np.array([2.0])
+    with pytest.warns(UserWarning, match="No residual degrees of freedom.*raise alpha"):
+        reg = CuriousRegressor(alpha=1.0).fit(X, y)
+    # One point: the centered data is zero, the intercept is the label.
+    np.testing.assert_allclose(reg.params_, [0, 0, 0, 2.0], atol=1e-15)
+    assert reg.influence_score(X, y) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="cannot be scored.*raise alpha"):
+        reg.influence_score(X)
+
+
+def test_two_samples(rng):
+    X = rng.normal(size=(2, 3))
+    y = np.array([1.0, -1.0])
+    reg = _check_against_oracles(X, y, alpha=1.0)
+    assert 1 < reg.effective_dof_ < 2
+    assert np.isfinite(reg.noise_variance_) and reg.noise_variance_ > 0
+    assert np.all(np.isfinite(reg.influence_score(X)))
+
+
+def test_zero_weights_equal_dropping_the_rows(rng):
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=30)
+    w = rng.randint(0, 3, size=30).astype(float)
+    weighted = CuriousRegressor(alpha=0.4).fit(X, y, sample_weight=w)
+    keep = w > 0
+    dropped = CuriousRegressor(alpha=0.4).fit(
+        X[keep], y[keep], sample_weight=w[keep]
+    )
+    np.testing.assert_allclose(weighted.tangent_, dropped.tangent_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.noise_variance_, dropped.noise_variance_, rtol=1e-10)
+
+
+def test_near_singular_hessian_warns_with_the_remedy(rng):
+    X = rng.normal(size=(30, 2))
+    X = np.column_stack([X, X[:, 0] + 1e-9 * rng.normal(size=30)])
+    y = X[:, :2].sum(axis=1) + rng.normal(size=30)
+    with pytest.warns(LinAlgWarning, match="Raise alpha, or remove redundant features"):
+        CuriousRegressor(alpha=1e-14).fit(X, y)
+    # A sensible threshold: the same data with a moderate alpha, or well
+    # conditioned data with a tiny alpha, fit without a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)
+        CuriousRegressor(alpha=1e-3).fit(X, y)
+        CuriousRegressor(alpha=1e-14).fit(rng.normal(size=(30, 3)), y)
+
+
+def test_huge_n_tiny_p(rng):
+    X = rng.normal(size=(200_000, 1))
+    y = 3 * X[:, 0] + rng.normal(size=200_000)
+    reg = _check_against_oracles(X, y, alpha=10.0)
+    assert reg.influence_score(X).shape == (200_000,)
+
+
+def test_tiny_n_huge_p(rng):
+    X = rng.normal(size=(5, 1500))
+    y = rng.normal(size=5)
+    reg = _check_against_oracles(X, y, alpha=1.0, rtol=1e-5)
+    assert reg.effective_dof_ < 5
