@@ -9,7 +9,6 @@ installed with it.
 """
 
 import os
-import warnings
 
 import sklearn_curiosity
 
@@ -61,13 +60,6 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
 }
-
-# Matplotlib warns when an example calls plt.show() on the non-interactive
-# backend the gallery uses; that is expected, not a problem of the docs.
-warnings.filterwarnings(
-    "ignore", category=UserWarning, message="(?s).*is non-interactive, and thus cannot be shown"
-)
-
 
 
 def _skip_metadata_routing(app, what, name, obj, skip, options):

@@ -124,7 +124,8 @@ def read_data(labelled_path, candidates_path, target):
 
     if target not in header:
         raise InputError(
-            f"{labelled_name} has no column {target!r} for --target (its columns: {_names(header)})."
+            f"{labelled_name} has no column {target!r} for --target "
+            f"(its columns: {_names(header)})."
         )
     features = [column for column in header if column != target]
     if not features:
@@ -212,9 +213,8 @@ def _format(value):
 
 def _table(header, rows):
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    return [
-        "  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in [header, *rows]
-    ]
+    lines = [header, *rows]
+    return ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in lines]
 
 
 def run_suggest(
