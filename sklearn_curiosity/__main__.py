@@ -48,7 +48,9 @@ def build_parser():
         prog=_prog(),
         description="Regression models that know which points to label next.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="{demo,suggest}", required=True, parser_class=_Parser
+    )
     demo = commands.add_parser(
         "demo",
         help="rank diabetes patients by the model's curiosity (data shipped with scikit-learn)",

@@ -82,20 +82,26 @@ def _read_table(path):
 def _numbers(name, header, rows, row_numbers, columns):
     """The cells of ``columns`` as a float matrix; refuse empty, NaN or text cells."""
     index = [header.index(column) for column in columns]
-    values = np.empty((len(rows), len(columns)))
-    for i, (number, line) in enumerate(zip(row_numbers, rows)):
-        for j, k in enumerate(index):
-            cell = line[k].strip()
-            where = f"{name}, row {number}, column {header[k]!r}"
-            if not cell:
-                raise InputError(f"{where}: empty cell; fill it in or delete the row.")
-            try:
-                value = float(cell)
-            except ValueError:
-                raise InputError(f"{where}: {cell!r} is not a number.") from None
-            if not math.isfinite(value):
-                raise InputError(f"{where}: {cell!r} is not a finite number.")
-            values[i, j] = value
+    cells = np.array([[line[k] for k in index] for line in rows], dtype=str)
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        values = None
+    if values is not None and np.isfinite(values).all():
+        return values
+    # Converting cell by cell finds the first bad one, to say where it is.
+    values = np.empty(cells.shape)
+    for i, j in np.ndindex(cells.shape):
+        cell = cells[i, j].strip()
+        where = f"{name}, row {row_numbers[i]}, column {columns[j]!r}"
+        if not cell:
+            raise InputError(f"{where}: empty cell; fill it in or delete the row.")
+        try:
+            values[i, j] = float(cell)
+        except ValueError:
+            raise InputError(f"{where}: {cell!r} is not a number.") from None
+        if not math.isfinite(values[i, j]):
+            raise InputError(f"{where}: {cell!r} is not a finite number.")
     return values
 
 
@@ -261,11 +267,11 @@ def run_suggest(
         if alpha_chosen
         else "given"
     )
-    terms = "" if degree == 1 else f", polynomial terms up to degree {degree}"
+    terms = "" if degree == 1 else f" and their polynomial terms up to degree {degree}"
     say(
-        f"Fitted a {model} CuriousRegressor{terms} on {len(y)} labelled rows "
+        f"Fitted a {model} CuriousRegressor on {len(y)} labelled rows "
         f"of {os.path.basename(labelled)} to predict {target!r} "
-        f"from {len(features)} feature(s)."
+        f"from {len(features)} feature(s){terms}."
     )
     say(
         f"alpha = {reg.alpha:.4g} ({how}); noise sd {np.sqrt(reg.noise_variance_):.4g}, "

@@ -17,11 +17,16 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
     if not (ROOT / "doc" / "conf.py").exists():
         pytest.skip("no doc/ folder beside the installed package")
     # Build a copy: the gallery and the API pages are generated into the
-    # source folder, which stays clean.
+    # source folder, which stays clean (and stale pages of an earlier build
+    # cannot hide or cause a problem). Pages may include files from the
+    # folders beside doc/, so those are copied too.
     ignore = shutil.ignore_patterns("_build", "generated", "auto_examples", "gen_modules",
                                     "sg_execution_times.rst", "__pycache__")
-    shutil.copytree(ROOT / "doc", tmp_path / "doc", ignore=ignore)
-    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=ignore)
+    for folder in ["doc", "examples", "benchmarks"]:
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, tmp_path / folder, ignore=ignore)
+    for path in ROOT.glob("*.md"):
+        shutil.copy(path, tmp_path)
     html = tmp_path / "html"
     # The README's documented command, with the copy's folders.
     result = subprocess.run(
