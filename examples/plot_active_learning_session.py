@@ -1,7 +1,7 @@
 """
-=====================================================
+===============================================
 An active-learning session on the diabetes data
-=====================================================
+===============================================
 
 A model starts from 15 labelled patients of scikit-learn's diabetes data and
 asks for 3 more labels per round, 10 rounds. Which patients it asks about

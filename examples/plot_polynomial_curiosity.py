@@ -1,7 +1,7 @@
 """
-=========================================================
+==========================================================
 Curiosity of a high-degree polynomial fit in one dimension
-=========================================================
+==========================================================
 
 The worked problem of the paper (F. Eaton, arXiv:2411.15292): a smooth
 one-dimensional function observed with noise at a handful of points, fitted

@@ -21,7 +21,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 
 
 class LinearModel:
-    """Affine model ``f(x; theta) = x . coef + intercept``.
+    """Affine model ``f(x; theta) = x @ coef + intercept``.
 
     The flat parameter vector is ``theta = [coef, intercept]``, or just
     ``coef`` when ``fit_intercept=False``. The intercept is never penalized.
