@@ -262,6 +262,8 @@ def summarize(records, labels):
             "mean": curves.mean(0).tolist(),
             "se": (curves.std(0, ddof=1) / np.sqrt(len(runs))).tolist() if len(runs) > 1
             else [0.0] * len(labels),
+            "seeds": [r["seed"] for r in runs],
+            "aucs": aucs.tolist(),
             "auc": float(aucs.mean()),
             "auc_se": float(aucs.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0,
             "query_seconds": float(np.mean([r["query_seconds"] for r in runs])),
@@ -337,6 +339,7 @@ def main(argv=None):
         "strategies": [name for name, (func, _) in table.items() if func is not None],
         "summary": [{"dataset": d, "model": m, "strategy": s, **v}
                     for (d, m, s), v in summary.items()],
+        "records": records,
     }
     print_summary(result)
     if args.json:
