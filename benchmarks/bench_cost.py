@@ -238,13 +238,22 @@ def pool_table(pool_sizes, n_labelled, n_features, repeat, peer_budget, seed, rn
                 n_prev, t_prev = previous
                 estimate = t_prev * n_pool / n_prev  # at least linear in the pool
                 if estimate > peer_budget:
-                    row["not_run"] = (f"capped: one query estimated >= {estimate:.0f} s "
-                                      f"(took {t_prev:.1f} s at {n_prev})")
+                    row["not_run"] = (
+                        f"capped: one query estimated >= {estimate:.0f} s "
+                        f"(took {t_prev:.1f} s at {n_prev})" if np.isfinite(estimate)
+                        else f"not run: out of memory at {n_prev}")
                     rows.append(row)
                     last[name] = (n_pool, estimate)
                     bar.update()
                     continue
-            t, _ = best_time(lambda: func(X_pool), repeat, budget=peer_budget / 4)
+            try:
+                t, _ = best_time(lambda: func(X_pool), repeat, budget=peer_budget / 4)
+            except MemoryError as exc:  # e.g. a dense candidates x samples matrix
+                row["not_run"] = f"out of memory: {exc}"
+                rows.append(row)
+                last[name] = (n_pool, float("inf"))
+                bar.update()
+                continue
             last[name] = (n_pool, t)
             if t_predict is None:  # the first run, predict, is the reference
                 t_predict, row["reference"] = t, True
