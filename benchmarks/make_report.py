@@ -33,7 +33,7 @@ CONFIGS = {
     },
     "reduced": {
         "cost": ["--repeat", "3"],
-        "label": ["--seeds", "10", "--rounds", "6", "--max-pool", "300", "--peer-seeds", "3",
+        "label": ["--seeds", "10", "--rounds", "6", "--max-pool", "300",
                   "--peer-candidates", "10", "--n-jobs", "2"],
     },
     "smoke": {"cost": ["--smoke"], "label": ["--smoke"]},
