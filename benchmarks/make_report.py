@@ -200,6 +200,31 @@ def _by(label, model):
     return {(r["dataset"], r["strategy"]): r for r in label["summary"] if r["model"] == model}
 
 
+def headline(label):
+    """Per model and strategy: mean AUC ratio to random, and cases won."""
+    rows = []
+    for model in label["models"]:
+        by = _by(label, model)
+        for strategy in label["strategies"]:
+            ratios, wins = [], 0
+            for d in label["datasets"]:
+                if (d, strategy) not in by:
+                    continue
+                ours, rnd = by[(d, strategy)], by[(d, "random")]
+                common = dict(zip(rnd["seeds"], rnd["aucs"]))  # same seeds on both sides
+                pairs = [(a, common[k]) for k, a in zip(ours["seeds"], ours["aucs"])
+                         if k in common]
+                ratios.append(np.mean([a for a, _ in pairs]) / np.mean([b for _, b in pairs]))
+                present = [by[(d, s)]["auc"] for s in label["strategies"] if (d, s) in by]
+                wins += by[(d, strategy)]["auc"] == min(present)
+            rows.append([model, strategy, f"{np.mean(ratios):.3f}",
+                         f"{min(ratios):.3f} to {max(ratios):.3f}",
+                         f"{wins} of {len(ratios)}"])
+    return list_table(["model", "strategy", "AUC / random's AUC (mean over datasets)",
+                       "range over datasets", "lowest AUC"], rows,
+                      title="Summary over the datasets (below 1: better than random)")
+
+
 def label_section(label):
     cfg = label["config"]
     labels = label["labels"]
@@ -209,9 +234,12 @@ def label_section(label):
         f"per round for {cfg['rounds']} rounds ({labels[0]} to {labels[-1]} labels), from a "
         f"pool of at most {cfg['max_pool']} points; the test set is 30% of the data (at most "
         f"{cfg['max_test']} points). Seeds 0 to {cfg['seeds'] - 1} fix the split, the initial "
-        f"labels and the strategies' randomness; EMCM, EMVR and KLD ran on seeds 0 to "
-        f"{cfg['peer_seeds'] - 1} only (they refit a model per bootstrap or per candidate); EMVR "
-        f"and KLD score a random subset of {cfg['peer_candidates']} candidates per query. "
+        "labels and the strategies' randomness"
+        + ("" if cfg["peer_seeds"] >= cfg["seeds"] else
+           f"; EMCM, EMVR and KLD ran on seeds 0 to {cfg['peer_seeds'] - 1} only (they refit "
+           "a model per bootstrap or per candidate)")
+        + f". EMVR and KLD refit their regressor once per candidate, so they score a random "
+        f"subset of {cfg['peer_candidates']} pool points per query. "
         "The model under test is a ``CuriousRegressor`` after ``StandardScaler`` "
         "(linear, alpha=1) or after ``StandardScaler, PolynomialFeatures(2), StandardScaler`` "
         "(poly, alpha=10); every strategy's labels are scored by that model. The peers use "
@@ -222,6 +250,7 @@ def label_section(label):
         f"{' '.join(label['command_args'])}``.\n")
     rows = [[d, v["source"], v["description"]] for d, v in label["datasets"].items()]
     parts.append(list_table(["dataset", "shipped by", "target"], rows))
+    parts.append(headline(label))
     not_run = {**label["not_run_models"], **label["not_run_strategies"]}
     if not_run:
         parts.append("Not run on this branch: " + "; ".join(
@@ -299,8 +328,10 @@ def losses_section(label, cost):
     parts.append("\n".join(lines) + "\n" if lines else "None.\n")
     parts.append(
         "Caveats: the peers ran with their default settings and their own regressors, not "
-        "tuned here (nor is alpha for the model under test); EMCM, EMVR and KLD ran on fewer "
-        "seeds and EMVR/KLD scored a random subset of candidates (see above), which may "
+        "tuned here (nor is alpha for the model under test); "
+        + ("EMCM, EMVR and KLD ran on fewer seeds and " if label["config"]["peer_seeds"]
+           < label["config"]["seeds"] else "")
+        + "EMVR and KLD scored a random subset of candidates (see above), which may "
         "handicap them; with a fixed alpha the polynomial model is sometimes worse than "
         "predicting the mean (normalized RMSE above 1) at these label counts, where a ranking "
         "of strategies says little.\n")
