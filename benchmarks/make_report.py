@@ -332,9 +332,11 @@ def losses_section(label, cost):
         + ("EMCM, EMVR and KLD ran on fewer seeds and " if label["config"]["peer_seeds"]
            < label["config"]["seeds"] else "")
         + "EMVR and KLD scored a random subset of candidates (see above), which may "
-        "handicap them; with a fixed alpha the polynomial model is sometimes worse than "
-        "predicting the mean (normalized RMSE above 1) at these label counts, where a ranking "
-        "of strategies says little.\n")
+        "handicap them. Where the model is no better than predicting the mean even at the "
+        "end of random sampling's curve (normalized RMSE above 1: "
+        + (", ".join(f"{r['dataset']} {r['model']}" for r in label["summary"]
+                     if r["strategy"] == "random" and r["mean"][-1] > 1) or "none here")
+        + "), the ranking of strategies says little.\n")
     query = "influence top-1 query (score + argmax)"
     ours = {r["n_pool"]: r["seconds"] for r in cost["pool"] if r["what"] == query}
     faster = [f"{r['what']} at pool {r['n_pool']:,}" for r in cost["pool"]
