@@ -91,10 +91,12 @@ def influence_topk(ctx):
     return np.argsort(scores)[::-1][: ctx["batch"]]
 
 
-def _query_strategy(name, **kwargs):
+def _query_strategy(name, labelled=False, **kwargs):
     def run(ctx):
         query = optional("sklearn_curiosity.query")
         func = getattr(query, name)
+        if labelled:  # Wu's greedy baselines measure distances to the labelled set
+            kwargs.update(X_labelled=ctx["X_lab"], y_labelled=ctx["y_lab"])
         out = func(ctx["fitted"], ctx["X_pool"], n_instances=ctx["batch"], **kwargs)
         return np.asarray(out[0] if isinstance(out, tuple) else out)
 
@@ -169,6 +171,12 @@ def strategies(peer_candidates):
             if has("influence_sampling") else (None, no_query)),
         "variance sampling": ((_query_strategy("variance_sampling"), None)
                               if has("variance_sampling") else (None, no_query)),
+        "GSx (ours)": ((_query_strategy("greedy_sampling_x", labelled=True), None)
+                       if has("greedy_sampling_x") else (None, no_query)),
+        "GSy (ours)": ((_query_strategy("greedy_sampling_y", labelled=True), None)
+                       if has("greedy_sampling_y") else (None, no_query)),
+        "iGS (ours)": ((_query_strategy("improved_greedy_sampling", labelled=True), None)
+                       if has("improved_greedy_sampling") else (None, no_query)),
         "GSx (skactiveml)": (_skactiveml("GreedySamplingX", None), None),
         "GSy (skactiveml)": (_skactiveml("GreedySamplingTarget", "ridge", method="GSy"), None),
         "iGS (skactiveml)": (_skactiveml("GreedySamplingTarget", "ridge", method="GSi"), None),
