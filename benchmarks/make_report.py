@@ -242,7 +242,11 @@ def label_section(label):
         f"subset of {cfg['peer_candidates']} pool points per query. "
         "The model under test is a ``CuriousRegressor`` after ``StandardScaler`` "
         "(linear, alpha=1) or after ``StandardScaler, PolynomialFeatures(2), StandardScaler`` "
-        "(poly, alpha=10); every strategy's labels are scored by that model. The peers use "
+        "(poly, alpha=10); every strategy's labels are scored by that model. The influence "
+        "strategies, variance sampling and the strategies marked (ours) come from "
+        "``sklearn_curiosity.query`` applied to that fitted model (top-k: the batch's "
+        "highest curiosity scores; greedy batch: rank-one updates of the tangent between "
+        "picks). The peers use "
         "their own regressors on the same features: ``SklearnRegressor(Ridge)`` for GSy, iGS "
         "and EMCM, a bagged Ridge for QBC, ``SklearnNormalRegressor(BayesianRidge)`` for EMVR "
         "and KLD, and a Gaussian process (constant x RBF + white kernel) for modAL. "
@@ -295,17 +299,16 @@ def paired(ours, other):
     return diff.mean(), se, len(diff)
 
 
-def losses_section(label, cost):
-    parts = [heading("Where influence sampling loses", "-")]
+def _losses_of(label, ours_name):
     lines, n_cases, n_best, worse_than_random = [], 0, 0, 0
     for model in label["models"]:
         by = _by(label, model)
         for d in label["datasets"]:
             present = {s: by[(d, s)] for s in label["strategies"] if (d, s) in by}
-            ours = present[OURS]
+            ours = present[ours_name]
             n_cases += 1
             # other - ours < 0: the other strategy has the lower (better) AUC
-            diffs = {s: paired(ours, r) for s, r in present.items() if s != OURS}
+            diffs = {s: paired(ours, r) for s, r in present.items() if s != ours_name}
             beaten = sorted((v[0], s) for s, v in diffs.items() if v[0] < 0)
             if diffs["random"][0] < 0:
                 worse_than_random += 1
@@ -316,16 +319,27 @@ def losses_section(label, cost):
             for _, s in beaten:
                 mean, se, n = diffs[s]
                 described.append(f"{s} by {-mean:.3f} ± {se:.3f} ({n} seeds)")
-            lines.append(f"- {d}, {model} (influence AUC {ours['auc']:.3f}): beaten by "
+            lines.append(f"- {d}, {model} ({ours_name} AUC {ours['auc']:.3f}): beaten by "
                          + "; ".join(described) + ".")
+    summary = (f"**{ours_name}** beats every other strategy in {n_best} of {n_cases} "
+               f"dataset/model cases, and random sampling beats it in {worse_than_random} of "
+               f"{n_cases}.")
+    return summary, lines
+
+
+def losses_section(label, cost):
+    parts = [heading("Where influence sampling loses", "-")]
+    ours_names = [s for s in label["strategies"] if s.startswith("influence")]
+    results = {name: _losses_of(label, name) for name in ours_names}
     parts.append(
-        f"Each comparison is paired: the difference of normalized RMSE-AUC between two "
-        f"strategies on the same seeds (same split, same initial labels), with its standard "
-        f"error. Influence top-k sampling ({OURS!r}) beats every other strategy in {n_best} of "
-        f"{n_cases} dataset/model cases, and random sampling beats it in {worse_than_random} "
-        f"of {n_cases}. Every strategy that did better on average, case by case (a difference "
-        "within about two standard errors is not a clear loss):\n")
-    parts.append("\n".join(lines) + "\n" if lines else "None.\n")
+        "Each comparison is paired: the difference of normalized RMSE-AUC between two "
+        "strategies on the same seeds (same split, same initial labels), with its standard "
+        "error (a difference within about two standard errors is not a clear loss). "
+        + " ".join(summary for summary, _ in results.values()) + "\n")
+    for name, (_, lines) in results.items():
+        parts.append(f"Every strategy that did better than **{name}** on average, case by "
+                     "case:\n")
+        parts.append("\n".join(lines) + "\n" if lines else "None.\n")
     parts.append(
         "Caveats: the peers ran with their default settings and their own regressors, not "
         "tuned here (nor is alpha for the model under test); "
