@@ -1,0 +1,371 @@
+"""Label efficiency: learning curves of query strategies on real regression data.
+
+For each dataset, seed and model (linear, polynomial pipeline, and the MLP when
+it exists on this branch), every strategy starts from the same random labelled
+set and the same pool, queries ``--batch`` labels per round for ``--rounds``
+rounds, and the model under test (a ``CuriousRegressor`` on the model's
+features) is refitted on the labels chosen and scored on a held-out test set.
+The test RMSE is divided by the test targets' standard deviation
+(normalized RMSE: 1.0 is as good as predicting the mean).
+
+Strategies: influence sampling (top-k curiosity, and the greedy batch when
+``sklearn_curiosity.query`` exists), random, and the peers through their own
+APIs: scikit-activeml's GreedySamplingX (GSx), GreedySamplingTarget (GSy and
+iGS), QueryByCommittee, ExpectedModelChangeMaximization,
+ExpectedModelVarianceReduction, KLDivergenceMaximization, and modAL's
+max_std_sampling with a Gaussian process. Strategies and models that are not
+available are listed as not run, with the reason.
+
+Summaries per curve: the normalized RMSE-AUC (the mean normalized RMSE over the
+curve, trapezoidal in the number of labels) and the number of labels needed to
+reach random sampling's final RMSE.
+
+Run::
+
+    python benchmarks/bench_label_efficiency.py [--smoke] [--json results.json]
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import BayesianRidge, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, optional, progress, require  # noqa: E402
+from bench_cost import mlp_available, modal_gp  # noqa: E402
+from datasets import DATASETS, load  # noqa: E402
+
+from sklearn_curiosity import CuriousRegressor, influence_score  # noqa: E402
+
+# Fixed in advance, not tuned on the test sets: the quadratic features are
+# many more, so they get a stronger penalty.
+ALPHA = {"linear": 1.0, "poly": 10.0, "mlp": 1e-3}
+
+
+# --------------------------------------------------------------------------
+# Models: a feature map, and the regressor on top of it.
+# --------------------------------------------------------------------------
+def features(model):
+    if model == "linear":
+        return [StandardScaler()]
+    if model == "poly":
+        return [StandardScaler(), PolynomialFeatures(2, include_bias=False), StandardScaler()]
+    if model == "mlp":
+        return [StandardScaler()]
+    raise ValueError(model)
+
+
+def model_under_test(model):
+    if model == "mlp":
+        return make_pipeline(*features(model),
+                             CuriousRegressor(model="mlp", alpha=ALPHA[model]))
+    return make_pipeline(*features(model), CuriousRegressor(alpha=ALPHA[model]))
+
+
+def unavailable_models(models):
+    reasons = {}
+    if "mlp" in models and not mlp_available():
+        reasons["mlp"] = "CuriousRegressor(model='mlp') is not on this branch yet"
+    return reasons
+
+
+# --------------------------------------------------------------------------
+# Strategies: each returns ``batch`` indices into the pool.
+# ctx: X_lab, y_lab, X_pool, batch, rng, seed, model (name), fitted (the model
+# under test fitted on the labels).
+# --------------------------------------------------------------------------
+def random_strategy(ctx):
+    return ctx["rng"].choice(len(ctx["X_pool"]), ctx["batch"], replace=False)
+
+
+def influence_topk(ctx):
+    scores = influence_score(ctx["fitted"], ctx["X_pool"])
+    return np.argsort(scores)[::-1][: ctx["batch"]]
+
+
+def _query_strategy(name, labelled=False, **kwargs):
+    def run(ctx):
+        query = optional("sklearn_curiosity.query")
+        func = getattr(query, name)
+        if labelled:  # Wu's greedy baselines measure distances to the labelled set
+            kwargs.update(X_labelled=ctx["X_lab"], y_labelled=ctx["y_lab"])
+        out = func(ctx["fitted"], ctx["X_pool"], n_instances=ctx["batch"], **kwargs)
+        return np.asarray(out[0] if isinstance(out, tuple) else out)
+
+    return run
+
+
+def _skactiveml(strategy_name, regressor, candidates=None, **params):
+    """A scikit-activeml strategy run through its own ``query``."""
+
+    def run(ctx):
+        skpool = require("skactiveml.pool")
+        skreg = require("skactiveml.regressor")
+        feats, alpha = features(ctx["model"]), ALPHA[ctx["model"]]
+        if regressor == "ridge":
+            reg = skreg.SklearnRegressor(make_pipeline(*feats, Ridge(alpha=alpha)),
+                                         random_state=ctx["seed"])
+        elif regressor == "bagging":
+            from sklearn.ensemble import BaggingRegressor
+
+            reg = skreg.SklearnRegressor(
+                BaggingRegressor(make_pipeline(*feats, Ridge(alpha=alpha)), n_estimators=5,
+                                 random_state=ctx["seed"]),
+                random_state=ctx["seed"])
+        elif regressor == "bayesian":
+            reg = skreg.SklearnNormalRegressor(make_pipeline(*feats, BayesianRidge()),
+                                               random_state=ctx["seed"])
+        else:
+            reg = None
+        strategy = getattr(skpool, strategy_name)(random_state=ctx["seed"], **params)
+        n_lab, n_pool = len(ctx["X_lab"]), len(ctx["X_pool"])
+        X = np.vstack([ctx["X_lab"], ctx["X_pool"]])
+        y = np.concatenate([ctx["y_lab"], np.full(n_pool, np.nan)])
+        cand = n_lab + np.arange(n_pool)
+        if candidates is not None and n_pool > candidates:
+            cand = np.sort(ctx["rng"].choice(cand, candidates, replace=False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if reg is None:
+                idx = strategy.query(X, y, candidates=cand, batch_size=ctx["batch"])
+            else:
+                idx = strategy.query(X, y, reg, candidates=cand, batch_size=ctx["batch"])
+        return np.asarray(idx) - n_lab
+
+    return run
+
+
+def modal_max_std(ctx):
+    max_std_sampling = require("modAL.disagreement").max_std_sampling
+    scaler = StandardScaler().fit(ctx["X_lab"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp = modal_gp().fit(scaler.transform(ctx["X_lab"]), ctx["y_lab"])
+        out = max_std_sampling(gp, scaler.transform(ctx["X_pool"]), n_instances=ctx["batch"])
+    return np.asarray(out[0] if isinstance(out, tuple) else out)
+
+
+# The peers that refit a model per candidate or per bootstrap: a few seconds
+# per query on this machine, so the reduced configuration runs them on fewer seeds.
+EXPENSIVE = ("EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)")
+
+
+def strategies(peer_candidates):
+    """Name -> (callable or None, reason when None)."""
+    query = optional("sklearn_curiosity.query")
+    no_query = "sklearn_curiosity.query is not on this branch yet"
+    has = (lambda name: query is not None and hasattr(query, name))
+    table = {
+        "random": (random_strategy, None),
+        "influence top-k": (influence_topk, None),
+        "influence greedy batch": (
+            (_query_strategy("influence_sampling", batch="greedy"), None)
+            if has("influence_sampling") else (None, no_query)),
+        "variance sampling": ((_query_strategy("variance_sampling"), None)
+                              if has("variance_sampling") else (None, no_query)),
+        "GSx (ours)": ((_query_strategy("greedy_sampling_x", labelled=True), None)
+                       if has("greedy_sampling_x") else (None, no_query)),
+        "GSy (ours)": ((_query_strategy("greedy_sampling_y", labelled=True), None)
+                       if has("greedy_sampling_y") else (None, no_query)),
+        "iGS (ours)": ((_query_strategy("improved_greedy_sampling", labelled=True), None)
+                       if has("improved_greedy_sampling") else (None, no_query)),
+        "GSx (skactiveml)": (_skactiveml("GreedySamplingX", None), None),
+        "GSy (skactiveml)": (_skactiveml("GreedySamplingTarget", "ridge", method="GSy"), None),
+        "iGS (skactiveml)": (_skactiveml("GreedySamplingTarget", "ridge", method="GSi"), None),
+        "QBC (skactiveml)": (_skactiveml("QueryByCommittee", "bagging"), None),
+        "EMCM (skactiveml)": (_skactiveml("ExpectedModelChangeMaximization", "ridge"), None),
+        "EMVR (skactiveml)": (_skactiveml("ExpectedModelVarianceReduction", "bayesian",
+                                          candidates=peer_candidates), None),
+        "KLD (skactiveml)": (_skactiveml("KLDivergenceMaximization", "bayesian",
+                                         candidates=peer_candidates), None),
+        "max_std GP (modAL)": (modal_max_std, None),
+    }
+    return table
+
+
+# --------------------------------------------------------------------------
+# One learning curve per (dataset, seed, model, strategy).
+# --------------------------------------------------------------------------
+def split(X, y, seed, max_pool, max_test):
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    n_test = min(max_test, len(y) * 3 // 10)
+    test, rest = order[:n_test], order[n_test:]
+    pool = rest[:max_pool]
+    return X[pool], y[pool], X[test], y[test]
+
+
+def nrmse(model, X_test, y_test):
+    residual = model.predict(X_test) - y_test
+    return float(np.sqrt(np.mean(residual**2)) / np.std(y_test))
+
+
+def run_task(dataset, seed, models, table, cfg):
+    X, y = load(dataset)
+    X_pool_all, y_pool_all, X_test, y_test = split(X, y, seed, cfg["max_pool"], cfg["max_test"])
+    start = np.random.default_rng(seed + 10_000).choice(len(y_pool_all), cfg["n_initial"],
+                                                        replace=False)
+    out = []
+    for model in models:
+        for name, (func, _) in table.items():
+            if func is None or (name in EXPENSIVE and seed >= cfg["peer_seeds"]):
+                continue
+            rng = np.random.default_rng([seed, len(out)])
+            labelled = list(start)
+            curve, seconds = [], 0.0
+            for round_ in range(cfg["rounds"] + 1):
+                mask = np.zeros(len(y_pool_all), bool)
+                mask[labelled] = True
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted = clone(model_under_test(model)).fit(X_pool_all[mask], y_pool_all[mask])
+                curve.append(nrmse(fitted, X_test, y_test))
+                if round_ == cfg["rounds"]:
+                    break
+                remaining = np.flatnonzero(~mask)
+                ctx = {"X_lab": X_pool_all[mask], "y_lab": y_pool_all[mask],
+                       "X_pool": X_pool_all[remaining], "batch": cfg["batch"], "rng": rng,
+                       "seed": seed, "model": model, "fitted": fitted}
+                tic = time.perf_counter()
+                chosen = np.asarray(func(ctx), dtype=int).ravel()
+                seconds += time.perf_counter() - tic
+                if len(np.unique(chosen)) != cfg["batch"]:
+                    raise RuntimeError(f"{name} returned {chosen} for a batch of {cfg['batch']}")
+                labelled.extend(remaining[chosen])
+            out.append({"dataset": dataset, "seed": seed, "model": model, "strategy": name,
+                        "curve": curve, "query_seconds": seconds})
+    return out
+
+
+def _run_task_single_thread(*args):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return run_task(*args)
+
+
+# --------------------------------------------------------------------------
+# Summaries.
+# --------------------------------------------------------------------------
+def summarize(records, labels):
+    """Mean/SE curves, AUC and labels-to-random's-final per (dataset, model, strategy)."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["dataset"], r["model"], r["strategy"]), []).append(r)
+    span = labels[-1] - labels[0]
+    summary = {}
+    for key, runs in groups.items():
+        curves = np.array([r["curve"] for r in runs])
+        aucs = np.trapezoid(curves, labels, axis=1) / span
+        summary[key] = {
+            "n_seeds": len(runs),
+            "mean": curves.mean(0).tolist(),
+            "se": (curves.std(0, ddof=1) / np.sqrt(len(runs))).tolist() if len(runs) > 1
+            else [0.0] * len(labels),
+            "seeds": [r["seed"] for r in runs],
+            "aucs": aucs.tolist(),
+            "auc": float(aucs.mean()),
+            "auc_se": float(aucs.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0,
+            "query_seconds": float(np.mean([r["query_seconds"] for r in runs])),
+        }
+    for (dataset, model, strategy), s in summary.items():
+        target = summary[(dataset, model, "random")]["mean"][-1]
+        reached = [n for n, v in zip(labels, s["mean"]) if v <= target]
+        s["labels_to_random_final"] = reached[0] if reached else None
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="2 datasets, 2 seeds, 2 rounds")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--models", nargs="+", default=["linear", "poly", "mlp"])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--n-initial", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--max-pool", type=int, default=500)
+    parser.add_argument("--max-test", type=int, default=1000)
+    parser.add_argument("--peer-candidates", type=int, default=25,
+                        help="EMVR and KLD refit once per candidate: they score a random "
+                             "subset of this many pool points per query")
+    parser.add_argument("--peer-seeds", type=int, default=None,
+                        help="run EMCM, EMVR and KLD on the first this many seeds only "
+                             "(default: all seeds)")
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write curves and summaries here")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.datasets, args.seeds, args.rounds = ["diabetes", "engel"], 2, 2
+        args.batch, args.max_pool, args.max_test, args.peer_candidates = 3, 60, 60, 5
+        args.models, args.peer_seeds = ["linear", "poly"], 1
+    if args.peer_seeds is None:
+        args.peer_seeds = args.seeds
+
+    cfg = {k: v for k, v in vars(args).items() if k != "json"}
+    table = strategies(args.peer_candidates)
+    not_run = {name: reason for name, (func, reason) in table.items() if func is None}
+    skipped_models = unavailable_models(args.models)
+    models = [m for m in args.models if m not in skipped_models]
+    tasks = [(d, s) for d in args.datasets for s in range(args.seeds)]
+
+    records = []
+    bar = progress(total=len(tasks), desc="label efficiency (dataset x seed)")
+    if args.n_jobs == 1:
+        for d, s in tasks:
+            records.extend(run_task(d, s, models, table, cfg))
+            bar.update()
+    else:
+        from joblib import Parallel, delayed
+
+        jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+            delayed(_run_task_single_thread)(d, s, models, table, cfg) for d, s in tasks)
+        for chunk in jobs:
+            records.extend(chunk)
+            bar.update()
+    bar.close()
+
+    labels = [args.n_initial + args.batch * r for r in range(args.rounds + 1)]
+    summary = summarize(records, labels)
+    result = {
+        "config": cfg,
+        "machine": machine_info(),
+        "labels": labels,
+        "datasets": {d: {"source": DATASETS[d][1], "description": DATASETS[d][2]}
+                     for d in args.datasets},
+        "models": models,
+        "not_run_models": skipped_models,
+        "not_run_strategies": not_run,
+        "strategies": [name for name, (func, _) in table.items() if func is not None],
+        "summary": [{"dataset": d, "model": m, "strategy": s, **v}
+                    for (d, m, s), v in summary.items()],
+        "records": records,
+    }
+    print_summary(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def print_summary(result):
+    print(f"\nnormalized RMSE-AUC (mean over {result['config']['seeds']} seeds), "
+          f"labels {result['labels'][0]}..{result['labels'][-1]}")
+    for row in result["summary"]:
+        reach = row["labels_to_random_final"]
+        print(f"{row['dataset']:<10} {row['model']:<7} {row['strategy']:<24} "
+              f"AUC {row['auc']:.4f} +- {row['auc_se']:.4f}  "
+              f"reach random's final: {reach if reach is not None else 'never'}")
+    for name, reason in {**result["not_run_models"], **result["not_run_strategies"]}.items():
+        print(f"not run: {name}: {reason}")
+
+
+if __name__ == "__main__":
+    main()

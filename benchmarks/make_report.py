@@ -1,0 +1,430 @@
+"""Run both benchmarks and write the results page ``doc/benchmarks.rst``.
+
+One command regenerates the page, its plots (``doc/benchmarks/*.png``) and the
+raw results (``doc/benchmarks/*.json``)::
+
+    python benchmarks/make_report.py            # the full configuration
+    python benchmarks/make_report.py --reduced  # what fits in ~20 min on 2 shared cores
+    python benchmarks/make_report.py --smoke    # seconds; for the test suite
+
+``--render-only`` rewrites the page from the JSON files of the last run
+without running the benchmarks again.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_cost  # noqa: E402
+import bench_label_efficiency  # noqa: E402
+from _common import require  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIGS = {
+    "full": {
+        "cost": [],
+        "label": [],
+    },
+    "reduced": {
+        "cost": ["--repeat", "3"],
+        "label": ["--seeds", "10", "--rounds", "6", "--max-pool", "300",
+                  "--peer-candidates", "10", "--n-jobs", "2"],
+    },
+    "smoke": {"cost": ["--smoke"], "label": ["--smoke"]},
+}
+
+OURS = "influence top-k"
+
+
+def run(args):
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    config = CONFIGS[args.config]
+    tic = time.perf_counter()
+    cost = bench_cost.main(config["cost"] + ["--json", str(out / "cost.json")])
+    cost["wall_seconds"] = time.perf_counter() - tic
+    tic = time.perf_counter()
+    label = bench_label_efficiency.main(config["label"] + ["--json", str(out / "label.json")])
+    label["wall_seconds"] = time.perf_counter() - tic
+    for name, result in (("cost", cost), ("label", label)):
+        result["report_config"] = args.config
+        result["command_args"] = config[name]
+        (out / f"{name}.json").write_text(json.dumps(result, indent=1))
+    return cost, label
+
+
+# --------------------------------------------------------------------------
+# reStructuredText helpers.
+# --------------------------------------------------------------------------
+def list_table(header, rows, title=None, widths=None):
+    lines = [f".. list-table:: {title}" if title else ".. list-table::", "   :header-rows: 1"]
+    if widths:
+        lines.append("   :widths: " + " ".join(str(w) for w in widths))
+    lines.append("")
+    for row in [header] + rows:
+        lines.append("   * - " + (str(row[0]) or " "))
+        lines.extend("     - " + (str(cell) or " ") for cell in row[1:])
+    return "\n".join(lines) + "\n"
+
+
+def heading(text, char):
+    return f"{text}\n{char * len(text)}\n"
+
+
+def seconds(s):
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+# --------------------------------------------------------------------------
+# Plots.
+# --------------------------------------------------------------------------
+def plot_curves(label, model, path):
+    plt = require("matplotlib.pyplot", extra="benchmarks")
+    datasets = list(label["datasets"])
+    ncols = min(4, len(datasets))
+    nrows = int(np.ceil(len(datasets) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
+    labels = np.array(label["labels"])
+    rows = [r for r in label["summary"] if r["model"] == model]
+    strategies = label["strategies"]
+    cmap = plt.get_cmap("tab20")
+    for ax, dataset in zip(axes.flat, datasets):
+        for i, strategy in enumerate(strategies):
+            match = [r for r in rows if r["dataset"] == dataset and r["strategy"] == strategy]
+            if not match:
+                continue
+            r = match[0]
+            mean, se = np.array(r["mean"]), np.array(r["se"])
+            ours = strategy.startswith("influence")
+            color = {"random": "k", OURS: "tab:blue",
+                     "influence greedy batch": "tab:cyan"}.get(strategy, cmap(2 + i))
+            style = dict(lw=2.5 if ours else 1.0, color=color,
+                         ls="--" if strategy == "random" else "-", zorder=3 if ours else 2)
+            ax.plot(labels, mean, label=strategy, **style)
+            ax.fill_between(labels, mean - se, mean + se, alpha=0.15, color=style["color"])
+        ax.set_title(dataset)
+        ax.set_xlabel("labels")
+        ax.set_ylabel("test RMSE / std(y)")
+    for ax in list(axes.flat)[len(datasets):]:
+        ax.axis("off")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0),
+               ncol=min(2 * ncols, len(names)), fontsize=8)
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_cost(cost, path):
+    plt = require("matplotlib.pyplot", extra="benchmarks")
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    names = list(dict.fromkeys(r["what"] for r in cost["pool"]))
+    cmap = plt.get_cmap("tab20")
+    for i, name in enumerate(names):
+        pts = [(r["n_pool"], r["seconds"]) for r in cost["pool"]
+               if r["what"] == name and "seconds" in r]
+        if pts:
+            x, y = zip(*pts)
+            ours = "influence" in name or "CuriousRegressor" in name
+            ax.loglog(x, y, "o-", label=name, color=cmap(i), lw=2.5 if ours else 1)
+    ax.set_xlabel("pool size (candidates)")
+    ax.set_ylabel("seconds per query (best of runs)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# The page.
+# --------------------------------------------------------------------------
+def cost_section(cost):
+    cfg = cost["config"]
+    parts = [heading("What a query costs", "-")]
+    parts.append(
+        f"Synthetic data with {cfg['n_features']} features; best of {cfg['repeat']} "
+        f"timings (fewer for runs over {cfg['peer_budget'] / 4:.0f} s); ratios are to the "
+        "reference row measured in the same process. Command: "
+        f"``python benchmarks/bench_cost.py {' '.join(cost['command_args'])}``.\n")
+    parts.append(heading("Fitting", "~"))
+    rows = []
+    for r in cost["fit"]:
+        if "seconds" in r:
+            rows.append([r["n"], r["what"], seconds(r["seconds"]),
+                         "reference" if r.get("reference") else f"{r['ratio']:.2f}x"])
+        else:
+            rows.append([r["n"], r["what"], "not run", r["not_run"]])
+    parts.append(list_table(["n samples", "what", "time", "ratio"], rows))
+    parts.append(heading("Scoring a pool and querying", "~"))
+    parts.append(
+        f"The model is fitted on {cfg['n_labelled']} labelled points; each row scores (or "
+        "queries one point from) a pool of unlabelled candidates. The ratio is to "
+        "``CuriousRegressor.predict`` on the same pool. The peers' times include the "
+        "model fits their ``query`` performs (scikit-activeml refits its regressor; modAL's "
+        "Gaussian process is fitted, with its kernel hyperparameters, before the query); "
+        f"``CuriousRegressor.fit`` on the labelled set takes "
+        f"{seconds(cfg['fit_seconds_labelled'])}. A peer is not run at a pool size where its "
+        f"extrapolated time exceeds {cfg['peer_budget']:.0f} s. The exact influence is checked "
+        "equal to ``influence_score`` at every pool size.\n")
+    pools = sorted({r["n_pool"] for r in cost["pool"]})
+    names = list(dict.fromkeys(r["what"] for r in cost["pool"]))
+    rows = []
+    for name in names:
+        row = [name]
+        for n in pools:
+            match = [r for r in cost["pool"] if r["what"] == name and r["n_pool"] == n]
+            if not match:
+                row.append("")
+            elif "seconds" in match[0]:
+                r = match[0]
+                row.append(f"{seconds(r['seconds'])} ({r['ratio']:.3g}x)")
+            else:
+                row.append(match[0]["not_run"])
+        rows.append(row)
+    parts.append(list_table(["what"] + [f"pool {n:,}" for n in pools], rows))
+    parts.append(".. image:: benchmarks/cost.png\n   :alt: query time against pool size\n")
+    return "\n".join(parts)
+
+
+def _by(label, model):
+    return {(r["dataset"], r["strategy"]): r for r in label["summary"] if r["model"] == model}
+
+
+def headline(label):
+    """Per model and strategy: mean AUC ratio to random, and cases won."""
+    rows = []
+    for model in label["models"]:
+        by = _by(label, model)
+        for strategy in label["strategies"]:
+            ratios, wins = [], 0
+            for d in label["datasets"]:
+                if (d, strategy) not in by:
+                    continue
+                ours, rnd = by[(d, strategy)], by[(d, "random")]
+                common = dict(zip(rnd["seeds"], rnd["aucs"]))  # same seeds on both sides
+                pairs = [(a, common[k]) for k, a in zip(ours["seeds"], ours["aucs"])
+                         if k in common]
+                ratios.append(np.mean([a for a, _ in pairs]) / np.mean([b for _, b in pairs]))
+                present = [by[(d, s)]["auc"] for s in label["strategies"] if (d, s) in by]
+                wins += by[(d, strategy)]["auc"] == min(present)
+            rows.append([model, strategy, f"{np.mean(ratios):.3f}",
+                         f"{min(ratios):.3f} to {max(ratios):.3f}",
+                         f"{wins} of {len(ratios)}"])
+    return list_table(["model", "strategy", "AUC / random's AUC (mean over datasets)",
+                       "range over datasets", "lowest AUC"], rows,
+                      title="Summary over the datasets (below 1: better than random)")
+
+
+def label_section(label):
+    cfg = label["config"]
+    labels = label["labels"]
+    parts = [heading("How many labels it saves", "-")]
+    parts.append(
+        f"Each run starts from {cfg['n_initial']} random labels and queries {cfg['batch']} "
+        f"per round for {cfg['rounds']} rounds ({labels[0]} to {labels[-1]} labels), from a "
+        f"pool of at most {cfg['max_pool']} points; the test set is 30% of the data (at most "
+        f"{cfg['max_test']} points). Seeds 0 to {cfg['seeds'] - 1} fix the split, the initial "
+        "labels and the strategies' randomness"
+        + ("" if cfg["peer_seeds"] >= cfg["seeds"] else
+           f"; EMCM, EMVR and KLD ran on seeds 0 to {cfg['peer_seeds'] - 1} only (they refit "
+           "a model per bootstrap or per candidate)")
+        + f". EMVR and KLD refit their regressor once per candidate, so they score a random "
+        f"subset of {cfg['peer_candidates']} pool points per query. "
+        "The model under test is a ``CuriousRegressor`` after ``StandardScaler`` "
+        "(linear, alpha=1) or after ``StandardScaler, PolynomialFeatures(2), StandardScaler`` "
+        "(poly, alpha=10); every strategy's labels are scored by that model. Influence top-k "
+        "takes the batch's highest ``influence_score`` of that fitted model; the influence "
+        "greedy batch (rank-one updates of the tangent between picks), variance sampling and "
+        "the strategies marked (ours) come from ``sklearn_curiosity.query`` applied to it. "
+        "The peers use "
+        "their own regressors on the same features: ``SklearnRegressor(Ridge)`` for GSy, iGS "
+        "and EMCM, a bagged Ridge for QBC, ``SklearnNormalRegressor(BayesianRidge)`` for EMVR "
+        "and KLD, and a Gaussian process (constant x RBF + white kernel) for modAL. "
+        "Command: ``python benchmarks/bench_label_efficiency.py "
+        f"{' '.join(label['command_args'])}``.\n")
+    rows = [[d, v["source"], v["description"]] for d, v in label["datasets"].items()]
+    parts.append(list_table(["dataset", "shipped by", "target"], rows))
+    parts.append(headline(label))
+    not_run = {**label["not_run_models"], **label["not_run_strategies"]}
+    if not_run:
+        parts.append("Not run on this branch: " + "; ".join(
+            f"**{k}** ({v})" for k, v in not_run.items()) + ".\n")
+    for model in label["models"]:
+        by = _by(label, model)
+        parts.append(heading(f"Model: {model}", "~"))
+        parts.append(f".. image:: benchmarks/curves_{model}.png\n   :alt: learning curves, "
+                     f"{model} model\n")
+        strategies = label["strategies"]
+        rows, reach_rows = [], []
+        for d in label["datasets"]:
+            present = [s for s in strategies if (d, s) in by]
+            best = min(by[(d, s)]["auc"] for s in present)
+            row, reach = [d], [d]
+            for s in strategies:
+                r = by.get((d, s))
+                if r is None:
+                    row.append("")
+                    reach.append("")
+                    continue
+                cell = f"{r['auc']:.3f} ± {r['auc_se']:.3f}"
+                row.append(f"**{cell}**" if r["auc"] == best else cell)
+                n = r["labels_to_random_final"]
+                reach.append(str(n) if n is not None else f"> {labels[-1]}")
+            rows.append(row)
+            reach_rows.append(reach)
+        parts.append(list_table(["dataset"] + strategies, rows,
+                                title=f"normalized RMSE-AUC ({model}; lower is better; best "
+                                      "in bold; ± standard error over seeds)"))
+        parts.append(list_table(["dataset"] + strategies, reach_rows,
+                                title=f"labels needed to reach random's final RMSE ({model})"))
+    return "\n".join(parts)
+
+
+def paired(ours, other):
+    """Mean and standard error of ``other - ours`` AUC over the seeds both ran."""
+    a = dict(zip(ours["seeds"], ours["aucs"]))
+    b = dict(zip(other["seeds"], other["aucs"]))
+    diff = np.array([b[k] - a[k] for k in a if k in b])
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    return diff.mean(), se, len(diff)
+
+
+def _losses_of(label, ours_name):
+    lines, n_cases, n_best, worse_than_random = [], 0, 0, 0
+    for model in label["models"]:
+        by = _by(label, model)
+        for d in label["datasets"]:
+            present = {s: by[(d, s)] for s in label["strategies"] if (d, s) in by}
+            ours = present[ours_name]
+            n_cases += 1
+            # other - ours < 0: the other strategy has the lower (better) AUC
+            diffs = {s: paired(ours, r) for s, r in present.items() if s != ours_name}
+            beaten = sorted((v[0], s) for s, v in diffs.items() if v[0] < 0)
+            if diffs["random"][0] < 0:
+                worse_than_random += 1
+            if not beaten:
+                n_best += 1
+                continue
+            described = []
+            for _, s in beaten:
+                mean, se, n = diffs[s]
+                described.append(f"{s} by {-mean:.3f} ± {se:.3f} ({n} seeds)")
+            lines.append(f"- {d}, {model} ({ours_name} AUC {ours['auc']:.3f}): beaten by "
+                         + "; ".join(described) + ".")
+    summary = (f"**{ours_name}** beats every other strategy in {n_best} of {n_cases} "
+               f"dataset/model cases, and random sampling beats it in {worse_than_random} of "
+               f"{n_cases}.")
+    return summary, lines
+
+
+def losses_section(label, cost):
+    parts = [heading("Where influence sampling loses", "-")]
+    ours_names = [s for s in label["strategies"] if s.startswith("influence")]
+    results = {name: _losses_of(label, name) for name in ours_names}
+    parts.append(
+        "Each comparison is paired: the difference of normalized RMSE-AUC between two "
+        "strategies on the same seeds (same split, same initial labels), with its standard "
+        "error (a difference within about two standard errors is not a clear loss). "
+        + " ".join(summary for summary, _ in results.values()) + "\n")
+    for name, (_, lines) in results.items():
+        parts.append(f"Every strategy that did better than **{name}** on average, case by "
+                     "case:\n")
+        parts.append("\n".join(lines) + "\n" if lines else "None.\n")
+    parts.append(
+        "Caveats: the peers ran with their default settings and their own regressors, not "
+        "tuned here (nor is alpha for the model under test); "
+        + ("EMCM, EMVR and KLD ran on fewer seeds and " if label["config"]["peer_seeds"]
+           < label["config"]["seeds"] else "")
+        + "EMVR and KLD scored a random subset of candidates (see above), which may "
+        "handicap them. Where the model is no better than predicting the mean even at the "
+        "end of random sampling's curve (normalized RMSE above 1: "
+        + (", ".join(f"{r['dataset']} {r['model']}" for r in label["summary"]
+                     if r["strategy"] == "random" and r["mean"][-1] > 1) or "none here")
+        + "), the ranking of strategies says little.\n")
+    query = "influence top-1 query (score + argmax)"
+    ours = {r["n_pool"]: r["seconds"] for r in cost["pool"] if r["what"] == query}
+    faster = [f"{r['what']} at pool {r['n_pool']:,}" for r in cost["pool"]
+              if "seconds" in r and r["what"].startswith(("skactiveml", "modAL"))
+              and r["seconds"] < ours[r["n_pool"]]]
+    parts.append(
+        "In cost, " + ("peers faster than an influence query: " + "; ".join(faster)
+                       if faster else "no peer query measured here was faster than an "
+                       "influence query at the same pool size")
+        + "; the influence query's own price is the tangent at fit time (the fitting table).\n")
+    return "\n".join(parts)
+
+
+def machine_section(cost, label):
+    info = cost["machine"]
+    rows = [[k, v] for k, v in info.items()]
+    rows.append(["load average at label-efficiency start",
+                 label["machine"]["load average at start"]])
+    rows.append(["wall time", f"cost {cost['wall_seconds']:.0f} s, label efficiency "
+                              f"{label['wall_seconds']:.0f} s"])
+    return heading("Machine and versions", "-") + "\n" + list_table(["", ""], rows)
+
+
+def render(cost, label, out, page):
+    for model in label["models"]:
+        plot_curves(label, model, out / f"curves_{model}.png")
+    plot_cost(cost, out / "cost.png")
+    config = cost["report_config"]
+    command = "python benchmarks/make_report.py" + ("" if config == "full" else f" --{config}")
+    text = [
+        ".. This page is generated by benchmarks/make_report.py: do not edit it by hand.\n",
+        ".. _benchmarks:\n",
+        heading("Benchmarks", "="),
+        "Two questions decide an active-learning method: what each query costs, and how many "
+        "labels it saves. Both are answered here side by side with the tools one would "
+        "otherwise use, scikit-activeml and modAL, run through their own APIs.\n",
+        f"Every number and plot on this page was produced by ``{command}`` (configuration "
+        f"``{config}``), which runs both benchmarks and writes this page; the raw results are "
+        "in ``doc/benchmarks/cost.json`` and ``doc/benchmarks/label.json``. "
+        + ("The full configuration (``python benchmarks/make_report.py``) runs 8 pool rounds "
+           "from pools of 500 and every peer on every seed; the reduced one fits in about 20 "
+           "minutes on the 2 shared cores below. "
+           if config == "reduced" else "")
+        + "Timings were taken on a machine shared with other jobs (see the load average "
+        "below): ratios measured side by side are more reliable than absolute times.\n",
+        cost_section(cost),
+        label_section(label),
+        losses_section(label, cost),
+        machine_section(cost, label),
+    ]
+    page.write_text("\n".join(text))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--reduced", dest="config", action="store_const", const="reduced")
+    group.add_argument("--smoke", dest="config", action="store_const", const="smoke")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the page from the JSON files of the last run")
+    parser.add_argument("--out", type=Path, default=ROOT / "doc" / "benchmarks",
+                        help="folder for the plots and JSON files")
+    parser.add_argument("--page", type=Path, default=ROOT / "doc" / "benchmarks.rst")
+    parser.set_defaults(config="full")
+    args = parser.parse_args(argv)
+    require("matplotlib", extra="benchmarks").use("Agg")
+    if args.render_only:
+        cost = json.loads((args.out / "cost.json").read_text())
+        label = json.loads((args.out / "label.json").read_text())
+    else:
+        cost, label = run(args)
+    render(cost, label, args.out, args.page)
+    print(f"wrote {args.page} and {args.out}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Smoke runs of the benchmark commands (benchmarks/), seconds each.
+
+The benchmarks are scripts, not part of the package: these tests run their
+``--smoke`` configurations end to end, through the same ``make_report.py``
+that writes the results page, into a temporary folder.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import make_report
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    out = tmp_path_factory.mktemp("report")
+    make_report.main(["--smoke", "--out", str(out), "--page", str(out / "benchmarks.rst")])
+    cost = json.loads((out / "cost.json").read_text())
+    label = json.loads((out / "label.json").read_text())
+    return out, cost, label
+
+
+def test_cost_smoke_times_every_peer(report):
+    _, cost, _ = report
+    names = {row["what"] for row in cost["pool"]}
+    for peer in ["GreedySamplingX", "QueryByCommittee", "ExpectedModelChangeMaximization",
+                 "ExpectedModelVarianceReduction", "KLDivergenceMaximization", "max_std_sampling"]:
+        assert any(peer in name for name in names), peer
+    for row in cost["fit"] + cost["pool"]:
+        # every row is either timed or says why it was not run
+        assert ("seconds" in row and row["seconds"] > 0) or row["not_run"]
+
+
+def test_label_efficiency_smoke_curves(report):
+    _, _, label = report
+    assert set(label["models"]) == {"linear", "poly"}
+    n_points = label["config"]["rounds"] + 1
+    summary = {(r["dataset"], r["model"], r["strategy"]): r for r in label["summary"]}
+    for dataset in label["datasets"]:
+        for model in label["models"]:
+            for strategy in label["strategies"]:
+                row = summary[(dataset, model, strategy)]
+                assert len(row["mean"]) == n_points
+                assert np.all(np.isfinite(row["mean"])) and row["auc"] > 0
+
+
+def test_report_page_written(report):
+    out, _, label = report
+    page = (out / "benchmarks.rst").read_text()
+    assert "Where influence sampling loses" in page
+    assert "make_report.py --smoke" in page
+    for model in label["models"]:
+        assert (out / f"curves_{model}.png").stat().st_size > 0
+    assert (out / "cost.png").stat().st_size > 0
