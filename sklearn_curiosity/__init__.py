@@ -8,6 +8,7 @@ that influence tells which unlabelled points to label next.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._hierarchical import HierarchicalCuriousRegressor
 from ._regressor import CuriousRegressor
 from .scores import influence_score, regularity_sensitivity
 
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CuriousRegressor",
+    "HierarchicalCuriousRegressor",
     "influence_score",
     "regularity_sensitivity",
     "__version__",
