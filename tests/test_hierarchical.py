@@ -299,3 +299,21 @@ def test_metadata_routing_through_pipeline_and_group_cross_validation():
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_gallery_example_runs(monkeypatch):
+    import runpy
+    from pathlib import Path
+
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    example = Path(__file__).parents[1] / "examples" / "plot_multi_user_curiosity.py"
+    if not example.exists():
+        pytest.skip("examples/ is not part of this installation")
+    monkeypatch.setattr(plt, "show", lambda: None)
+    namespace = runpy.run_path(str(example))
+    plt.close("all")
+    # The user with no data and the one with three samples are the ones to ask.
+    assert set(namespace["names"][namespace["pairs"][:, 1]]) <= {"cho", "dev"}
