@@ -14,10 +14,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._quadratic import fit_quadratic
 from ._ridge import fit_ridge
 from ._utils import fitted_state_restored_on_failure
 from .models import LinearModel
-from .regularizers import L2Regularizer
+from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import expected_squared_influence, signed_influence
 from .tangent import exact_tangent
 
@@ -42,12 +43,21 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     model : {"linear"}, default="linear"
         What ``f(x; theta)`` is. ``"linear"``: ``f(x) = x . coef + intercept``.
 
-    alpha : float, default=1.0
+    alpha : float or array-like of shape (n_penalties,), default=1.0
         Regularity: the strength of the L2 penalty, in ``[0, inf)``. With
-        ``alpha=0`` the features must not be collinear.
+        ``alpha=0`` the features must not be collinear. With a
+        ``regularizer``, one strength per penalty (a float: the same for all).
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept.
+
+    regularizer : QuadraticPenalties, default=None
+        Several quadratic penalties ``sum_k alpha[k] Omega_k(coef)`` instead of
+        the single L2 penalty (see
+        :class:`~sklearn_curiosity.regularizers.QuadraticPenalties`). Then
+        ``tangent_`` has one column per penalty, ``complexity_`` one entry,
+        ``regularity_sensitivity`` one column, and ``influence_score`` their
+        total (or one column each with ``per_regularity=True``).
 
     Attributes
     ----------
@@ -61,13 +71,15 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         The flat parameter vector ``theta* = [coef_, intercept_]`` (just
         ``coef_`` without an intercept).
 
-    tangent_ : ndarray of shape (n_params,)
+    tangent_ : ndarray of shape (n_params,) or (n_params, n_penalties)
         The regularity tangent ``d theta* / d alpha``, in the layout of
-        ``params_``.
+        ``params_``; with a ``regularizer``, one column ``d theta*/d alpha[k]``
+        per penalty.
 
-    complexity_ : float
+    complexity_ : float or ndarray of shape (n_penalties,)
         The model complexity ``c(theta*) = 1/2 ||coef_||^2``, the derivative of
-        the training objective in ``alpha``.
+        the training objective in ``alpha`` (with a ``regularizer``,
+        ``Omega_k(coef_)`` for each penalty).
 
     effective_dof_ : float
         Effective degrees of freedom, the trace of the hat matrix (the
@@ -121,14 +133,16 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "model": [StrOptions({"linear"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
+        "regularizer": [None, QuadraticPenalties],
     }
 
-    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True):
+    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True, regularizer=None):
         self.model = model
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.regularizer = regularizer
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -169,10 +183,22 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         )
 
         model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
-        regularizer = L2Regularizer(model.penalized)
-        params, hessian, weighted_rss, dof = fit_ridge(
-            X, y, sample_weight, self.alpha, self.fit_intercept
-        )
+        if self.regularizer is None:
+            if not isinstance(self.alpha, Real):
+                raise ValueError(
+                    "alpha must be a single number without a regularizer; one "
+                    "strength per penalty needs regularizer=QuadraticPenalties(...)."
+                )
+            regularizer = L2Regularizer(model.penalized)
+            params, hessian, weighted_rss, dof = fit_ridge(
+                X, y, sample_weight, self.alpha, self.fit_intercept
+            )
+        else:
+            regularizer = self.regularizer
+            alpha = _penalty_strengths(self.alpha, regularizer, X.shape[1])
+            params, hessian, weighted_rss, dof = fit_quadratic(
+                X, y, sample_weight, regularizer.penalty_matrix(alpha), self.fit_intercept, alpha
+            )
         tangent = exact_tangent(hessian, regularizer, params)
 
         residual_dof = sample_weight.sum() - dof
@@ -223,6 +249,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     def regularity_sensitivity(self, X):
         """Sensitivity of the predictions to the regularity, ``g(x) = df(x)/dalpha``.
 
+        With a ``regularizer``, one column ``df(x)/dalpha[k]`` per penalty.
+
         One forward-mode product of the model with the tangent for the whole
         batch: ``g(x) = grad_theta f(x; theta*) . tangent_``. Its units are
         those of ``y`` per unit of ``alpha``; a positive value means the
@@ -235,13 +263,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        sensitivity : ndarray of shape (n_samples,)
+        sensitivity : ndarray of shape (n_samples,) or (n_samples, n_penalties)
             ``g(x)`` for each sample.
         """
         X = self._validate_X(X)
         return self._model.jvp(self.params_, X, self.tangent_)
 
-    def influence_score(self, X, y=None):
+    def influence_score(self, X, y=None, *, per_regularity=False):
         """Influence of each point on the model's complexity.
 
         With labels, the signed influence of each labelled point,
@@ -257,6 +285,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         model's curiosity about ``x``, non-negative, in the square of the
         labelled score's units. Label the points with the largest scores first.
 
+        With a ``regularizer`` of several penalties, each penalty ``k`` has its
+        own ``g_k`` and scores ``I_k`` and ``E[I_k^2]``; the default total is
+        ``sum_k I_k`` (the influence on ``sum_k Omega_k``) with labels and
+        ``sum_k E[I_k^2]`` without (METHOD.md section 6): the expected squared
+        norm of the per-penalty influences, not the expected square of the
+        labelled total.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -265,15 +300,19 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Labels of the samples, if known.
 
+        per_regularity : bool, default=False
+            Return one column per regularity instead of their total.
+
         Returns
         -------
-        scores : ndarray of shape (n_samples,)
+        scores : ndarray of shape (n_samples,) or (n_samples, n_penalties)
             Signed influence (with ``y``) or expected squared influence
             (without).
         """
         if y is None:
             sensitivity = self.regularity_sensitivity(X)
-            return expected_squared_influence(sensitivity, self.noise_variance_)
+            scores = expected_squared_influence(sensitivity, self.noise_variance_)
+            return _per_regularity(scores, per_regularity)
         check_is_fitted(self)
         X, y = validate_data(
             self,
@@ -286,9 +325,36 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         )
         prediction = self._model.predict(self.params_, X)
         sensitivity = self._model.jvp(self.params_, X, self.tangent_)
-        return signed_influence(prediction, sensitivity, y)
+        if sensitivity.ndim == 2:
+            prediction, y = prediction[:, np.newaxis], y[:, np.newaxis]
+        return _per_regularity(signed_influence(prediction, sensitivity, y), per_regularity)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _penalty_strengths(alpha, regularizer, n_features):
+    """One non-negative strength per penalty of ``regularizer``."""
+    if regularizer.n_coef != n_features:
+        raise ValueError(
+            f"The regularizer penalizes {regularizer.n_coef} coefficients but X "
+            f"has {n_features} features. Build it for {n_features} features."
+        )
+    alpha = np.asarray(alpha, dtype=np.float64)
+    if alpha.ndim > 1 or (alpha.ndim == 1 and len(alpha) != regularizer.n_penalties):
+        raise ValueError(
+            f"alpha must be a number or hold one strength per penalty "
+            f"({regularizer.n_penalties}); got shape {alpha.shape}."
+        )
+    if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
+        raise ValueError(f"Every strength in alpha must be finite and >= 0; got {alpha}.")
+    return np.broadcast_to(alpha, (regularizer.n_penalties,))
+
+
+def _per_regularity(scores, per_regularity):
+    """Scores as (n_samples, K) columns, or their total over the regularities."""
+    if per_regularity:
+        return scores if scores.ndim == 2 else scores[:, np.newaxis]
+    return scores.sum(axis=1) if scores.ndim == 2 else scores
