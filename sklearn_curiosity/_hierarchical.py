@@ -639,8 +639,10 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
             f"(or a Pipeline ending in one); got {type(estimator).__name__}."
         )
     phi, _ = estimator._features_and_users(X_pool, None)
-    users = estimator.users_ if users is None else column_or_1d(users, warn=True)
-    user_index = estimator._user_index(users)
+    if users is None:
+        user_index = np.arange(len(estimator.users_))
+    else:
+        user_index = estimator._user_index(column_or_1d(users, warn=True))
     shared, per_user = estimator._blocks(estimator.tangent_)
     # g[i, j, k] = phi_i . (tau_beta,k + tau_delta_{u_j},k): one (n, q) x (q, U k) product.
     sensitivity = (phi @ shared)[:, np.newaxis, :] + np.einsum(

@@ -238,6 +238,10 @@ def test_groups_none_is_one_anonymous_user():
     named = HierarchicalCuriousRegressor().fit(X, y, np.zeros(len(y)))
     np.testing.assert_allclose(anonymous.predict(X), named.predict(X, np.zeros(len(y))))
     np.testing.assert_allclose(anonymous.params_, named.params_)
+    # The query strategy's default users are the users seen at fit: here the anonymous one.
+    pool = X[:5] * 3
+    _, scores = user_influence_sampling(anonymous, pool, n_instances=5)
+    np.testing.assert_allclose(np.sort(scores), np.sort(anonymous.influence_score(pool)))
     # Any label is a new user to the anonymous model.
     np.testing.assert_allclose(anonymous.predict(X, np.zeros(len(y))), named.predict(X, np.ones(len(y))))
 
