@@ -60,16 +60,26 @@ for j, name in enumerate(names):
     mine = groups == name
     ax_fit.scatter(X[mine, 0], y[mine], color=colors[j], s=15)
     ax_fit.plot(
-        grid[:, 0], reg.predict(grid, groups=[name] * len(grid)), color=colors[j],
+        grid[:, 0],
+        reg.predict(grid, groups=[name] * len(grid)),
+        color=colors[j],
         label=f"{name} ({sizes[j]} samples)",
     )
     ax_curious.plot(grid[:, 0], curiosity[:, j], color=colors[j], label=name)
 ax_curious.scatter(
-    grid[pairs[:, 0], 0], scores, color=colors[pairs[:, 1]], marker="*", s=150,
-    edgecolor="k", zorder=3, label="most curious pairs",
+    grid[pairs[:, 0], 0],
+    scores,
+    color=colors[pairs[:, 1]],
+    marker="*",
+    s=150,
+    edgecolor="k",
+    zorder=3,
+    label="most curious pairs",
 )
 ax_fit.set(xlabel="x", ylabel="y", title="Shared trend, per-user slopes")
-ax_curious.set(xlabel="x", ylabel="expected squared influence", title="Which user to ask, about which x")
+ax_curious.set(
+    xlabel="x", ylabel="expected squared influence", title="Which user to ask, about which x"
+)
 ax_fit.legend(fontsize="small")
 ax_curious.legend(fontsize="small")
 fig.tight_layout()

@@ -176,4 +176,7 @@ class QuadraticPenalties:
         return hessian
 
     def __repr__(self):
-        return f"QuadraticPenalties(<{self.n_penalties} penalties on {self.n_coef} coefficients: {self.names}>)"
+        return (
+            f"QuadraticPenalties(<{self.n_penalties} penalties on {self.n_coef} "
+            f"coefficients: {self.names}>)"
+        )

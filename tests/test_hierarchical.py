@@ -46,8 +46,10 @@ def dense_problem(X, y, groups, w, alpha, deviation_alpha, fit_intercept):
     blocks = [phi] + [phi * (groups == u)[:, None] for u in users]
     Z = np.hstack(blocks)
     penalty = np.concatenate(
-        [np.r_[np.full(X.shape[1], alpha), np.zeros(q - X.shape[1])],
-         np.full(q * len(users), deviation_alpha)]
+        [
+            np.r_[np.full(X.shape[1], alpha), np.zeros(q - X.shape[1])],
+            np.full(q * len(users), deviation_alpha),
+        ]
     )
     H = Z.T @ (w[:, None] * Z) + np.diag(penalty)
     return Z, H, Z.T @ (w * y)
@@ -109,9 +111,12 @@ def test_tangents_equal_finite_differences_of_refits(fit_intercept, alpha, devia
         h = 1e-4 * value
         fd = central_difference(lambda s: refit(**{name: s}).params_, value, h)
         assert relative_error(reg.tangent_[:, column], fd) < 1e-6
-        fd_prediction = central_difference(lambda s: refit(**{name: s}).predict(X, groups), value, h)
+        fd_prediction = central_difference(
+            lambda s: refit(**{name: s}).predict(X, groups), value, h
+        )
         np.testing.assert_allclose(
-            reg.regularity_sensitivity(X, groups)[:, column], fd_prediction,
+            reg.regularity_sensitivity(X, groups)[:, column],
+            fd_prediction,
             atol=1e-6 * np.max(np.abs(fd_prediction)),
         )
         # The envelope theorem: complexity_[k] is the optimal objective's derivative in s_k.
@@ -124,9 +129,15 @@ def test_tangents_equal_finite_differences_of_refits(fit_intercept, alpha, devia
 def test_one_user_is_the_single_model_with_the_combined_alpha(fit_intercept, a, d):
     X, y, _, w = make_users(n_users=1, sizes=[40], seed=3)
     combined = a * d / (a + d)
-    ours = HierarchicalCuriousRegressor(a, d, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
-    single = CuriousRegressor(alpha=combined, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
-    ridge = Ridge(alpha=combined, fit_intercept=fit_intercept, solver="cholesky").fit(X, y, sample_weight=w)
+    ours = HierarchicalCuriousRegressor(a, d, fit_intercept=fit_intercept).fit(
+        X, y, sample_weight=w
+    )
+    single = CuriousRegressor(alpha=combined, fit_intercept=fit_intercept).fit(
+        X, y, sample_weight=w
+    )
+    ridge = Ridge(alpha=combined, fit_intercept=fit_intercept, solver="cholesky").fit(
+        X, y, sample_weight=w
+    )
 
     np.testing.assert_allclose(ours.user_coef_[0], ridge.coef_, atol=1e-9)
     np.testing.assert_allclose(ours.user_intercept_[0], ridge.intercept_, atol=1e-9)
@@ -139,9 +150,12 @@ def test_one_user_is_the_single_model_with_the_combined_alpha(fit_intercept, a, 
     # Chain rule through s = a d / (a + d): df/da = df/ds d^2/(a+d)^2, df/dd = df/ds a^2/(a+d)^2.
     g = single.regularity_sensitivity(X)
     expected = np.column_stack([g * d**2 / (a + d) ** 2, g * a**2 / (a + d) ** 2])
-    np.testing.assert_allclose(ours.regularity_sensitivity(X), expected, atol=1e-9 * np.abs(g).max())
     np.testing.assert_allclose(
-        ours.influence_score(X), single.noise_variance_ * np.sum(expected**2, axis=1),
+        ours.regularity_sensitivity(X), expected, atol=1e-9 * np.abs(g).max()
+    )
+    np.testing.assert_allclose(
+        ours.influence_score(X),
+        single.noise_variance_ * np.sum(expected**2, axis=1),
         atol=1e-9 * single.influence_score(X).max(),
     )
 
@@ -154,7 +168,9 @@ def test_unseen_users_fall_back_on_the_shared_parameters():
     new = np.full(len(X), 999)
     np.testing.assert_allclose(reg.predict(X, new), X @ reg.coef_ + reg.intercept_, atol=1e-12)
     np.testing.assert_allclose(reg.predict(X, new), phi @ reg.params_[:q], atol=1e-12)
-    np.testing.assert_allclose(reg.regularity_sensitivity(X, new), phi @ reg.tangent_[:q], atol=1e-12)
+    np.testing.assert_allclose(
+        reg.regularity_sensitivity(X, new), phi @ reg.tangent_[:q], atol=1e-12
+    )
     # Seen users get their own coefficients.
     first = groups == groups[0]
     np.testing.assert_allclose(
@@ -180,7 +196,9 @@ def test_labelled_influence_equals_finite_differences_of_weight_refits():
     eps = 1e-6
     for row in range(2):
         bigger = clone(reg).fit(
-            np.vstack([X, x_new[row]]), np.r_[y, y_new[row]], np.r_[groups, users_new[row]],
+            np.vstack([X, x_new[row]]),
+            np.r_[y, y_new[row]],
+            np.r_[groups, users_new[row]],
             sample_weight=np.r_[w, eps],
         )
         fd = (bigger.complexity_ - reg.complexity_) / eps
@@ -243,7 +261,9 @@ def test_groups_none_is_one_anonymous_user():
     _, scores = user_influence_sampling(anonymous, pool, n_instances=5)
     np.testing.assert_allclose(np.sort(scores), np.sort(anonymous.influence_score(pool)))
     # Any label is a new user to the anonymous model.
-    np.testing.assert_allclose(anonymous.predict(X, np.zeros(len(y))), named.predict(X, np.ones(len(y))))
+    np.testing.assert_allclose(
+        anonymous.predict(X, np.zeros(len(y))), named.predict(X, np.ones(len(y)))
+    )
 
 
 def test_bad_input_is_rejected_and_leaves_nothing_fitted():
@@ -291,7 +311,9 @@ def test_metadata_routing_through_pipeline_and_group_cross_validation():
 
     by_hand = HierarchicalCuriousRegressor(deviation_alpha=search.best_params_[next(iter(grid))])
     by_hand.fit(StandardScaler().fit_transform(X), y, groups)
-    np.testing.assert_allclose(prediction, by_hand.predict(StandardScaler().fit(X).transform(X), groups))
+    np.testing.assert_allclose(
+        prediction, by_hand.predict(StandardScaler().fit(X).transform(X), groups)
+    )
     assert not np.allclose(prediction, by_hand.predict(StandardScaler().fit(X).transform(X)))
     # The query strategy takes the pipeline.
     pairs, _ = user_influence_sampling(pipe, X[:4], np.unique(groups), n_instances=2)

@@ -37,7 +37,7 @@ def relative_error(actual, expected):
 
 
 def least_squares_oracle(X, y, w, penalty, fit_intercept):
-    """Minimize by an augmented least-squares problem: [sqrt(W) Z; [L^T 0]] theta ~ [sqrt(W) y; 0]."""
+    """Minimize as augmented least squares: [sqrt(W) Z; [L^T 0]] theta ~ [sqrt(W) y; 0]."""
     Z = np.column_stack([X, np.ones(len(X))]) if fit_intercept else X
     eigenvalues, vectors = np.linalg.eigh(penalty)
     root = vectors * np.sqrt(np.clip(eigenvalues, 0, None))  # penalty = root root^T
@@ -54,7 +54,8 @@ def test_feature_groups_equal_ridge_on_rescaled_features(fit_intercept):
     groups = np.array([0, 0, 1, 1, 1, 2])
     strengths = np.array([0.5, 4.0, 40.0])
     reg = CuriousRegressor(
-        alpha=strengths, regularizer=QuadraticPenalties.feature_groups(groups),
+        alpha=strengths,
+        regularizer=QuadraticPenalties.feature_groups(groups),
         fit_intercept=fit_intercept,
     ).fit(X, y, sample_weight=w)
     # Penalty s_k c_j^2 on feature j equals Ridge(alpha=1) on x_j / sqrt(s_k).
@@ -100,6 +101,7 @@ def test_tangents_equal_finite_differences_of_refits(penalties, strengths, fit_i
     reg.fit(X, y, sample_weight=w)
 
     for k in range(penalties.n_penalties):
+
         def refit(value):
             shifted = strengths.copy()
             shifted[k] = value
@@ -110,7 +112,8 @@ def test_tangents_equal_finite_differences_of_refits(penalties, strengths, fit_i
         assert relative_error(reg.tangent_[:, k], fd) < 1e-6
         fd_prediction = central_difference(lambda s: refit(s).predict(X), strengths[k], h)
         np.testing.assert_allclose(
-            reg.regularity_sensitivity(X)[:, k], fd_prediction,
+            reg.regularity_sensitivity(X)[:, k],
+            fd_prediction,
             atol=1e-6 * np.abs(fd_prediction).max(),
         )
 
@@ -128,8 +131,12 @@ def test_labelled_influence_equals_finite_differences_of_weight_refits():
     np.testing.assert_allclose(reg.influence_score(x_new, y_new), scores.sum(axis=1))
     # Unlabelled: sigma^2 g_k^2 per penalty, their sum by default.
     g = reg.regularity_sensitivity(X[:5])
-    np.testing.assert_allclose(reg.influence_score(X[:5], per_regularity=True), reg.noise_variance_ * g**2)
-    np.testing.assert_allclose(reg.influence_score(X[:5]), reg.noise_variance_ * np.sum(g**2, axis=1))
+    np.testing.assert_allclose(
+        reg.influence_score(X[:5], per_regularity=True), reg.noise_variance_ * g**2
+    )
+    np.testing.assert_allclose(
+        reg.influence_score(X[:5]), reg.noise_variance_ * np.sum(g**2, axis=1)
+    )
 
 
 def test_one_identity_penalty_is_the_default_ridge():
@@ -142,7 +149,9 @@ def test_one_identity_penalty_is_the_default_ridge():
     np.testing.assert_allclose(single.tangent_[:, 0], default.tangent_, atol=1e-12)
     np.testing.assert_allclose(single.effective_dof_, default.effective_dof_, rtol=1e-12)
     np.testing.assert_allclose(single.influence_score(X), default.influence_score(X), rtol=1e-10)
-    np.testing.assert_allclose(single.influence_score(X, y), default.influence_score(X, y), rtol=1e-10)
+    np.testing.assert_allclose(
+        single.influence_score(X, y), default.influence_score(X, y), rtol=1e-10
+    )
     np.testing.assert_allclose(
         default.influence_score(X, per_regularity=True)[:, 0], default.influence_score(X)
     )
