@@ -9,6 +9,7 @@ that influence tells which unlabelled points to label next.
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._cv import CuriousRegressorCV
+from ._hierarchical import HierarchicalCuriousRegressor
 from ._regressor import CuriousRegressor
 from .scores import influence_score, regularity_sensitivity
 
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CuriousRegressor",
     "CuriousRegressorCV",
+    "HierarchicalCuriousRegressor",
     "influence_score",
     "regularity_sensitivity",
     "__version__",

@@ -45,6 +45,7 @@ from sklearn.utils import Bunch, _safe_indexing, check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import _num_samples
 
+from ._hierarchical import user_influence_sampling
 from .scores import _final_step
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "variance_sampling",
     "most_influential",
     "run_active_learning",
+    "user_influence_sampling",
 ]
 
 
