@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from ._ridge import fit_ridge
-from ._training import train_lbfgs, train_minibatch
+from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer
@@ -140,7 +140,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         The tangent solver used ("exact" for the linear model).
 
     n_iter_ : int
-        Training iterations (epochs for "adam"/"sgd"; 0 for the linear model).
+        Training iterations (epochs for "adam"/"sgd"); 1 for the linear
+        model, fitted by one closed-form solve.
 
     complexity_ : float
         The model complexity ``c(theta*) = dR/dalpha`` (by default
@@ -309,7 +310,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_ = model.split(params)
             self.intercept_ = float(self.intercept_)
             self.tangent_solver_ = "exact"
-            self.n_iter_ = 0
+            self.n_iter_ = 1
         else:
             model, regularizer, params, hessian, tangent, weighted_rss, dof = (
                 self._fit_nonlinear(X, y, sample_weight)
@@ -342,8 +343,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
         else:
             model = copy.deepcopy(self.model)
-        if hasattr(X, "toarray") and not isinstance(model, MLP):
-            X = X.toarray()  # autograd does not differentiate through sparse products
+        if hasattr(X, "toarray"):
+            # autograd does not differentiate through sparse products; the MLP
+            # keeps X sparse, in CSR so that mini-batches can slice rows.
+            X = X.tocsr() if isinstance(model, MLP) else X.toarray()
         random_state = check_random_state(self.random_state)
         params = model.initialize(X.shape[1], random_state)
         warm = (
@@ -395,11 +398,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
                 tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
             )
 
-        def hvp(vector):
-            return model.loss_hvp(params, X, y, sample_weight, vector) + (
-                regularizer.hessian_vector_product(alpha, params, vector)
-            )
-
+        hvp = ObjectiveHessianProduct(model, regularizer, alpha, X, y, sample_weight, params)
         # "forward" needs no solve; its Hessian object solves with CG, so that
         # scores and queries that need H^-1 still work.
         hessian = NetworkHessian(hvp, n_params, "exact" if tangent_solver == "exact" else "cg")
@@ -426,7 +425,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         for z in probes.T:
             Gz = model.loss_hvp(params, X, y, sample_weight, z, gauss_newton=True)
             total += z @ hessian.solve(Gz)
-        return float(total / _N_TRACE_PROBES)
+        # A damped, non-convex H can push the noisy estimate outside the range
+        # a trace of a hat matrix can take.
+        return float(np.clip(total / _N_TRACE_PROBES, 0.0, params.size))
 
     def _validate_X(self, X):
         check_is_fitted(self)

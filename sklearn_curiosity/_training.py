@@ -163,3 +163,23 @@ def train_minibatch(
             ConvergenceWarning,
         )
     return params, (tangent if track_tangent else None), max_iter
+
+
+class ObjectiveHessianProduct:
+    """``v -> H v`` for the regularized objective at fixed ``params`` (picklable).
+
+    Holds the training data: Hessian-free tangent solvers and later solves
+    with the Hessian need it.
+    """
+
+    def __init__(self, model, regularizer, alpha, X, y, sample_weight, params):
+        self.model = model
+        self.regularizer = regularizer
+        self.alpha = alpha
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.params = params
+
+    def __call__(self, vector):
+        return self.model.loss_hvp(
+            self.params, self.X, self.y, self.sample_weight, vector
+        ) + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)

@@ -92,9 +92,10 @@ class AutogradRegularizer:
         return grad(self.function, 1)(float(alpha), params)
 
     def alpha_gradient(self, params, alpha):
-        from autograd import grad
+        from autograd import grad, jacobian
 
-        return grad(lambda a, p: grad(self.function, 1)(a, p), 0)(float(alpha), params)
+        gradient = grad(self.function, 1)
+        return jacobian(lambda a: gradient(a, params))(float(alpha))
 
     def hessian_vector_product(self, alpha, params, vector):
         from autograd import grad

@@ -16,6 +16,11 @@ import warnings
 
 import numpy as np
 
+# Relative size of the smallest Cholesky pivot below which H is treated as
+# singular, and the relative damping added then.
+_SINGULAR_PIVOT = 1e-10
+_DAMPING_FLOOR = 1e-6
+
 
 def exact_tangent(hessian, regularizer, params, alpha=None):
     """Solve ``H tau = -b`` with a factorized Hessian.
@@ -53,9 +58,12 @@ class NetworkHessian:
 
     If the exact ``H`` is not positive definite (the training stopped near a
     saddle or a flat direction), a :class:`UserWarning` is raised and ``H`` is
-    damped to ``H + lambda I`` with ``lambda = |lambda_min| + 1e-6 *
+    damped to ``H + lambda I`` with ``lambda = max(0, -lambda_min) + 1e-6 *
     max(1, lambda_max)``: the tangent is then that of the locally convexified
-    objective. CG uses the same damping when it meets negative curvature.
+    objective. "Not positive definite" includes numerically singular: a
+    Cholesky pivot below ``1e-10`` times the largest diagonal entry. CG damps
+    by the curvature it meets when a search direction has non-positive
+    curvature.
     """
 
     def __init__(self, hvp, n_params, method="exact", cg_tol=1e-10, cg_maxiter=None):
@@ -65,8 +73,11 @@ class NetworkHessian:
         self.cg_tol = cg_tol
         self.cg_maxiter = cg_maxiter
         self.damping = 0.0
+        self._warned = False
+        self._max_rayleigh = 0.0
         if method == "exact":
             self._factorize()
+            self.hvp = None  # the factor is all a solve needs; drop the data
 
     def _factorize(self):
         from scipy import linalg
@@ -74,19 +85,25 @@ class NetworkHessian:
         eye = np.eye(self.n_params)
         H = np.column_stack([self.hvp(e) for e in eye])
         H = 0.5 * (H + H.T)
+        scale = max(1.0, float(np.abs(np.diag(H)).max()))
         try:
-            self.cholesky = linalg.cholesky(H, lower=True, check_finite=False)
-            return
+            cholesky = linalg.cholesky(H, lower=True, check_finite=False)
+            if np.diag(cholesky).min() ** 2 > _SINGULAR_PIVOT * scale:
+                self.cholesky = cholesky
+                return
         except linalg.LinAlgError:
             pass
+        # Not positive definite, or numerically singular (for example the
+        # unpenalized bias of a hidden unit whose output weight is zero).
         eigvals = linalg.eigvalsh(H)
-        self.damping = abs(eigvals[0]) + 1e-6 * max(1.0, eigvals[-1])
+        self.damping = max(0.0, -eigvals[0]) + _DAMPING_FLOOR * max(1.0, eigvals[-1])
         warnings.warn(
             "The Hessian of the training objective is not positive definite at "
             f"the fitted parameters (smallest eigenvalue {eigvals[0]:.3g}): the "
-            "training stopped near a saddle or flat direction. The tangent uses "
-            f"the damped Hessian H + {self.damping:.3g} I. Train longer, or "
-            "raise alpha.",
+            "training stopped near a saddle or along a flat direction (such as a "
+            "dead hidden unit). The tangent uses the damped Hessian "
+            f"H + {self.damping:.3g} I. Train longer, raise alpha, or use fewer "
+            "hidden units.",
             UserWarning,
         )
         H.flat[:: self.n_params + 1] += self.damping
@@ -120,15 +137,23 @@ class NetworkHessian:
                 return x
             Hd = self.matvec(d)
             curvature = d @ Hd
-            if curvature <= 1e-12 * (d @ d):
-                self.damping += abs(curvature) / (d @ d) + 1e-6
-                warnings.warn(
-                    "Conjugate gradients met non-positive curvature: the Hessian "
-                    "is not positive definite at the fitted parameters. The "
-                    f"tangent uses the damped Hessian H + {self.damping:.3g} I. "
-                    "Train longer, or raise alpha.",
-                    UserWarning,
+            self._max_rayleigh = max(self._max_rayleigh, curvature / (d @ d))
+            if curvature <= _SINGULAR_PIVOT * self._max_rayleigh * (d @ d):
+                # Damp by the negative curvature met (plus a floor) and restart;
+                # the damping stays for every later solve with this Hessian.
+                self.damping += abs(curvature) / (d @ d) + _DAMPING_FLOOR * max(
+                    1.0, self._max_rayleigh
                 )
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(
+                        "Conjugate gradients met non-positive curvature: the "
+                        "Hessian is not positive definite at the fitted "
+                        "parameters. The tangent uses the damped Hessian "
+                        f"H + {self.damping:.3g} I (raised further if needed). "
+                        "Train longer, or raise alpha.",
+                        UserWarning,
+                    )
                 return self._cg(rhs)
             step = rr / curvature
             x += step * d
