@@ -2,15 +2,16 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import warnings
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils import gen_batches
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -19,11 +20,18 @@ from sklearn.utils.validation import (
 
 from ._chunking import apply_by_row_chunks
 from ._ridge import fit_ridge
+from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
-from .models import LinearModel
+from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer
 from .scores import expected_squared_influence, signed_influence
-from .tangent import exact_tangent
+from .tangent import NetworkHessian, exact_tangent
+
+# Above this many parameters "auto" avoids forming the dense Hessian.
+_AUTO_EXACT_MAX_PARAMS = 500
+# Random probes of the Hutchinson estimate of the effective dof without a
+# dense Hessian.
+_N_TRACE_PROBES = 10
 
 
 def _gradient_quadratic_form(model, hessian, params, X):
@@ -64,15 +72,77 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : {"linear"}, default="linear"
-        What ``f(x; theta)`` is. ``"linear"``: ``f(x) = x . coef + intercept``.
+    model : {"linear", "mlp"} or Model instance, default="linear"
+        What ``f(x; theta)`` is. ``"linear"``: ``f(x) = x . coef + intercept``,
+        fitted in closed form (the training parameters below are ignored).
+        ``"mlp"``: a fully connected network (:class:`~sklearn_curiosity.models.MLP`)
+        trained iteratively. A :class:`~sklearn_curiosity.models.Model`
+        instance: a user-defined model written with ``autograd.numpy``
+        (copied at fit time, never modified).
 
     alpha : float, default=1.0
         Regularity: the strength of the L2 penalty, in ``[0, inf)``. With
         ``alpha=0`` the features must not be collinear.
 
     fit_intercept : bool, default=True
-        Whether to fit an (unpenalized) intercept.
+        Whether to fit an (unpenalized) intercept. Linear model only (a
+        network always has unpenalized biases).
+
+    hidden_layer_sizes : tuple of int, default=(32,)
+        Widths of the hidden layers of the MLP.
+
+    activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
+        Activation of the MLP's hidden layers. "relu" has a zero second
+        derivative almost everywhere, so its exact Hessian equals Gauss-Newton's.
+
+    solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
+        Training solver for nonlinear models, as in
+        :class:`~sklearn.neural_network.MLPRegressor` ("sgd" uses a constant
+        learning rate and momentum 0.9, without Nesterov's correction).
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size of "adam" and "sgd"; "auto" is ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=1e-3
+        Step size of "adam" and "sgd".
+
+    max_iter : int, default=200
+        Maximum iterations of "lbfgs", or epochs of "adam" and "sgd".
+
+    tol : float or None, default=1e-4
+        "lbfgs": tolerance on the projected gradient of the objective divided
+        by the total sample weight. "adam"/"sgd": stop when the epoch's mean
+        training loss has not improved by ``tol`` for 10 epochs; ``None``
+        runs exactly ``max_iter`` epochs (no early stop, no warning).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial parameters and the mini-batch order.
+
+    warm_start : bool, default=False
+        Start training from the previous fit's parameters (and, for the
+        "forward" tangent, its tangent) when their shape still matches.
+
+    tangent_solver : {"auto", "exact", "cg", "forward"}, default="auto"
+        How a nonlinear model's tangent is computed (METHOD.md section 5).
+        "exact": the dense Hessian from ``n_params`` Hessian-vector products,
+        Cholesky. "cg": conjugate gradients on Hessian-vector products.
+        "forward": carried through "adam"/"sgd" training, one Hessian-vector
+        product per step (not available with "lbfgs"). "auto": "exact" up to
+        500 parameters, "cg" above. The choice is in ``tangent_solver_``. A
+        Hessian that is not positive definite at the fitted parameters is
+        damped (see :class:`~sklearn_curiosity.tangent.NetworkHessian`) with a
+        warning. The linear model always uses its exact closed form.
+
+    differentiation : {"analytic", "autograd"}, default="analytic"
+        Hand-written derivatives of the built-in MLP, or autograd's (slower;
+        for checking). User-defined models always use autograd.
+
+    regularizer : regularizer object or None, default=None
+        ``None``: ``alpha/2 ||theta_pen||^2`` on the weights (not the biases or
+        intercept). Otherwise an object with ``value``, ``gradient``,
+        ``complexity``, ``alpha_gradient`` and ``hessian_vector_product``, such
+        as :class:`~sklearn_curiosity.regularizers.AutogradRegularizer`
+        (nonlinear models only).
 
     n_jobs : int, default=None
         Number of jobs scoring chunks of rows in parallel in ``predict``,
@@ -86,10 +156,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Fitted coefficients.
+        Fitted coefficients (linear model only).
 
     intercept_ : float
-        Fitted intercept (0.0 when ``fit_intercept=False``).
+        Fitted intercept (0.0 when ``fit_intercept=False``; linear model only).
 
     params_ : ndarray of shape (n_params,)
         The flat parameter vector ``theta* = [coef_, intercept_]`` (just
@@ -99,13 +169,23 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         The regularity tangent ``d theta* / d alpha``, in the layout of
         ``params_``.
 
+    tangent_solver_ : str
+        The tangent solver used ("exact" for the linear model).
+
+    n_iter_ : int
+        Training iterations (epochs for "adam"/"sgd"); 1 for the linear
+        model, fitted by one closed-form solve.
+
     complexity_ : float
-        The model complexity ``c(theta*) = 1/2 ||coef_||^2``, the derivative of
-        the training objective in ``alpha``.
+        The model complexity ``c(theta*) = dR/dalpha`` (by default
+        ``1/2 ||theta_pen||^2``), the derivative of the training objective in
+        ``alpha``.
 
     effective_dof_ : float
         Effective degrees of freedom, the trace of the hat matrix (the
-        intercept counts one).
+        intercept counts one). For a nonlinear model,
+        ``trace(H^-1 J^T W J)`` with ``J`` the Jacobian of the predictions;
+        a Hutchinson estimate (10 probes) unless the tangent solver is "exact".
 
     noise_variance_ : float
         Noise variance estimated from the training residuals,
@@ -159,16 +239,62 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "model": [StrOptions({"linear"})],
+        "model": [StrOptions({"linear", "mlp"}), Model],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"tanh", "relu", "logistic", "identity"})],
+        "solver": [StrOptions({"lbfgs", "adam", "sgd"})],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "tangent_solver": [StrOptions({"auto", "exact", "cg", "forward"})],
+        "differentiation": [StrOptions({"analytic", "autograd"})],
+        "regularizer": [
+            None,
+            HasMethods(["value", "gradient", "complexity", "alpha_gradient", "hessian_vector_product"]),
+        ],
         "n_jobs": [None, Integral],
     }
 
-    def __init__(self, model="linear", alpha=1.0, *, fit_intercept=True, n_jobs=None):
+    def __init__(
+        self,
+        model="linear",
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        solver="lbfgs",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        random_state=None,
+        warm_start=False,
+        tangent_solver="auto",
+        differentiation="analytic",
+        regularizer=None,
+        n_jobs=None,
+    ):
         self.model = model
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.tangent_solver = tangent_solver
+        self.differentiation = differentiation
+        self.regularizer = regularizer
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -209,12 +335,27 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
 
-        model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
-        regularizer = L2Regularizer(model.penalized)
-        params, hessian, weighted_rss, dof = fit_ridge(
-            X, y, sample_weight, self.alpha, self.fit_intercept
-        )
-        tangent = exact_tangent(hessian, regularizer, params)
+        if self.model == "linear":
+            if self.regularizer is not None:
+                raise ValueError(
+                    "model='linear' is fitted in closed form under the default "
+                    "L2 penalty only; use regularizer=None, or a nonlinear model "
+                    "(model='mlp' or a Model instance) for another regularizer."
+                )
+            model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
+            regularizer = L2Regularizer(model.penalized)
+            params, hessian, weighted_rss, dof = fit_ridge(
+                X, y, sample_weight, self.alpha, self.fit_intercept
+            )
+            tangent = exact_tangent(hessian, regularizer, params)
+            self.coef_, self.intercept_ = model.split(params)
+            self.intercept_ = float(self.intercept_)
+            self.tangent_solver_ = "exact"
+            self.n_iter_ = 1
+        else:
+            model, regularizer, params, hessian, tangent, weighted_rss, dof = (
+                self._fit_nonlinear(X, y, sample_weight)
+            )
 
         residual_dof = sample_weight.sum() - dof
         if residual_dof > 0:
@@ -232,12 +373,102 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         self._model = model
         self._hessian = hessian
         self.params_ = params
-        self.coef_, self.intercept_ = model.split(params)
-        self.intercept_ = float(self.intercept_)
         self.tangent_ = tangent
-        self.complexity_ = regularizer.complexity(params)
+        self.complexity_ = float(regularizer.complexity(params, alpha=self.alpha))
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
+
+    def _fit_nonlinear(self, X, y, sample_weight):
+        """Train a network or user model, then its tangent and its Hessian."""
+        if self.model == "mlp":
+            model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
+        else:
+            model = copy.deepcopy(self.model)
+        if hasattr(X, "toarray"):
+            # autograd does not differentiate through sparse products; the MLP
+            # keeps X sparse, in CSR so that mini-batches can slice rows.
+            X = X.tocsr() if isinstance(model, MLP) else X.toarray()
+        random_state = check_random_state(self.random_state)
+        params = model.initialize(X.shape[1], random_state)
+        warm = (
+            self.warm_start
+            and hasattr(self, "params_")
+            and getattr(self, "tangent_solver_", None) is not None
+            and self._model.__class__ is model.__class__
+            and self.params_.shape == params.shape
+        )
+        if warm:
+            params = self.params_.copy()
+        regularizer = (
+            L2Regularizer(model.penalized) if self.regularizer is None else self.regularizer
+        )
+
+        n_params = params.size
+        tangent_solver = self.tangent_solver
+        if tangent_solver == "auto":
+            tangent_solver = "exact" if n_params <= _AUTO_EXACT_MAX_PARAMS else "cg"
+        if tangent_solver == "forward" and self.solver == "lbfgs":
+            raise ValueError(
+                "tangent_solver='forward' carries the tangent through mini-batch "
+                "training steps: use solver='adam' or solver='sgd', or another "
+                "tangent_solver with solver='lbfgs'."
+            )
+
+        alpha = self.alpha
+        tangent = None
+        if self.solver == "lbfgs":
+            params, n_iter = train_lbfgs(
+                model, regularizer, alpha, X, y, sample_weight, params, self.max_iter, self.tol
+            )
+        else:
+            params, tangent, n_iter = train_minibatch(
+                model,
+                regularizer,
+                alpha,
+                X,
+                y,
+                sample_weight,
+                params,
+                solver=self.solver,
+                batch_size=self.batch_size,
+                learning_rate_init=self.learning_rate_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=random_state,
+                track_tangent=tangent_solver == "forward",
+                tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
+            )
+
+        hvp = ObjectiveHessianProduct(model, regularizer, alpha, X, y, sample_weight, params)
+        # "forward" needs no solve; its Hessian object solves with CG, so that
+        # scores and queries that need H^-1 still work.
+        hessian = NetworkHessian(hvp, n_params, "exact" if tangent_solver == "exact" else "cg")
+        if tangent is None:
+            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+
+        residuals = model.predict(params, X) - y
+        weighted_rss = float(sample_weight @ residuals**2)
+        dof = self._effective_dof(model, hessian, params, X, y, sample_weight)
+        self.tangent_solver_ = tangent_solver
+        self.n_iter_ = n_iter
+        return model, regularizer, params, hessian, tangent, weighted_rss, dof
+
+    @staticmethod
+    def _effective_dof(model, hessian, params, X, y, sample_weight):
+        """``trace(H^-1 J^T W J)``: exactly with a dense H, else Hutchinson."""
+        if hessian.method == "exact":
+            J = model.jacobian(params, X)
+            gauss_newton = J.T @ (sample_weight[:, None] * J)
+            return float(np.trace(hessian.solve(gauss_newton)))
+        # Rademacher probes from a fixed seed: the estimate is reproducible.
+        probes = np.random.RandomState(0).choice([-1.0, 1.0], size=(params.size, _N_TRACE_PROBES))
+        total = 0.0
+        for z in probes.T:
+            Gz = model.loss_hvp(params, X, y, sample_weight, z, gauss_newton=True)
+            total += z @ hessian.solve(Gz)
+        # A damped, non-convex H can push the noisy estimate outside the range
+        # a trace of a hat matrix can take.
+        return float(np.clip(total / _N_TRACE_PROBES, 0.0, params.size))
 
     def _validate_X(self, X):
         check_is_fitted(self)

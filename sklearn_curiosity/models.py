@@ -77,3 +77,324 @@ class LinearModel:
         """
         # f is linear in theta, so its derivative along v is f evaluated at v.
         return self.predict(np.asarray(direction), X)
+
+
+class Model:
+    """Base class of a differentiable model written with ``autograd.numpy``.
+
+    A user-defined model subclasses this and writes only two methods:
+
+    - ``init_params(n_features, random_state)``: the initial flat parameter
+      vector ``theta`` (a 1-D ndarray), drawn from ``random_state`` (a
+      :class:`numpy.random.RandomState`);
+    - ``predict(params, X)``: ``f(X; params)``, one value per row, written with
+      ``autograd.numpy`` so that autograd can differentiate it.
+
+    Every derivative the estimator needs (the forward-mode ``jvp``, the
+    per-row ``jacobian``, the loss gradient and Hessian-vector products) is
+    derived by autograd. By default every parameter is penalized; override
+    ``penalized_mask(n_params)`` to exempt biases.
+
+    Examples
+    --------
+    >>> import autograd.numpy as anp
+    >>> from sklearn_curiosity.models import Model
+    >>> class Quadratic(Model):
+    ...     def init_params(self, n_features, random_state):
+    ...         return 0.1 * random_state.normal(size=2 * n_features + 1)
+    ...     def predict(self, params, X):
+    ...         d = X.shape[1]
+    ...         return X @ params[:d] + (X**2) @ params[d:2 * d] + params[-1]
+    ...     def penalized_mask(self, n_params):
+    ...         mask = anp.ones(n_params, dtype=bool)
+    ...         mask[-1] = False
+    ...         return mask
+    """
+
+    def init_params(self, n_features, random_state):
+        raise NotImplementedError("A Model subclass must define init_params.")
+
+    def predict(self, params, X):
+        raise NotImplementedError("A Model subclass must define predict.")
+
+    def penalized_mask(self, n_params):
+        return np.ones(n_params, dtype=bool)
+
+    def initialize(self, n_features, random_state):
+        """Draw the initial ``theta`` and remember its size."""
+        params = np.asarray(self.init_params(n_features, random_state), dtype=np.float64)
+        if params.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__}.init_params must return a 1-D array of "
+                f"parameters; got shape {params.shape}."
+            )
+        self.n_params = params.size
+        return params
+
+    @property
+    def penalized(self):
+        """Boolean mask of the entries of ``theta`` a default L2 penalty acts on."""
+        return np.asarray(self.penalized_mask(self.n_params), dtype=bool)
+
+    # -- derivatives from autograd ---------------------------------------
+    def jvp(self, params, X, direction):
+        """Forward-mode ``grad_theta f(X) . direction`` (directions as columns)."""
+        from autograd import make_jvp
+
+        direction = np.asarray(direction, dtype=np.float64)
+        push = make_jvp(lambda p: self.predict(p, X))(params)
+        if direction.ndim == 1:
+            return push(direction)[1]
+        return np.column_stack([push(d)[1] for d in direction.T])
+
+    def jacobian(self, params, X):
+        """Per-row gradients ``grad_theta f(x_i)``, shape (n_samples, n_params)."""
+        from autograd import jacobian
+
+        return jacobian(lambda p: self.predict(p, X))(params)
+
+    def _data_loss(self, params, X, y, sample_weight):
+        resid = self.predict(params, X) - y
+        return 0.5 * (sample_weight * resid) @ resid
+
+    def loss_grad(self, params, X, y, sample_weight):
+        """``(loss, grad)`` of ``1/2 sum_i w_i (f(x_i) - y_i)^2``."""
+        from autograd import value_and_grad
+
+        value, grad = value_and_grad(self._data_loss)(params, X, y, sample_weight)
+        return float(value), grad
+
+    def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
+        """Hessian (or Gauss-Newton) of the data loss times ``direction``."""
+        from autograd import grad, make_jvp
+
+        if gauss_newton:
+            # G v = J^T W J v: a forward product then a reverse one.
+            Jv = self.jvp(params, X, direction)
+            _, vjp = _make_vjp(lambda p: self.predict(p, X), params)
+            return vjp(sample_weight * Jv)
+        loss_grad = grad(self._data_loss)
+        return make_jvp(loss_grad)(params, X, y, sample_weight)(direction)[1]
+
+
+def _make_vjp(fun, x):
+    from autograd.core import make_vjp
+
+    vjp, value = make_vjp(fun, x)
+    return value, vjp
+
+
+_ACTIVATIONS = {
+    # name: (phi(z), phi'(z) from a = phi(z), phi''(z) from a)
+    "identity": (lambda z: z, lambda a: np.ones_like(a), lambda a: np.zeros_like(a)),
+    "tanh": (np.tanh, lambda a: 1.0 - a**2, lambda a: -2.0 * a * (1.0 - a**2)),
+    "logistic": (
+        lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),
+        lambda a: a * (1.0 - a),
+        lambda a: a * (1.0 - a) * (1.0 - 2.0 * a),
+    ),
+    "relu": (
+        lambda z: np.maximum(z, 0.0),
+        lambda a: (a > 0).astype(a.dtype),
+        lambda a: np.zeros_like(a),
+    ),
+}
+
+
+def _autograd_activation(name, z):
+    import autograd.numpy as anp
+
+    if name == "tanh":
+        return anp.tanh(z)
+    if name == "logistic":
+        return 0.5 * (1.0 + anp.tanh(0.5 * z))
+    if name == "relu":
+        return anp.maximum(z, 0.0)
+    return z
+
+
+class MLP(Model):
+    """Fully connected network with one linear output, ``f(x; theta)``.
+
+    ``theta`` stacks, layer by layer, the weight matrix (row-major, shape
+    ``(fan_in, fan_out)``) then the bias vector. Biases are not penalized.
+
+    With ``differentiation="analytic"`` every derivative product is
+    hand-written (backpropagation, Pearlmutter's R-operator for exact
+    Hessian-vector products, the Gauss-Newton product, and a forward pass
+    carrying tangents for the batch ``jvp``); with ``"autograd"`` the generic
+    :class:`Model` derivatives are used instead, on the same ``predict``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Width of each hidden layer.
+
+    activation : {"tanh", "relu", "logistic", "identity"}
+        Activation of the hidden layers.
+
+    differentiation : {"analytic", "autograd"}
+        Which derivatives to use.
+    """
+
+    def __init__(self, hidden_layer_sizes=(32,), activation="tanh", differentiation="analytic"):
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation = activation
+        self.differentiation = differentiation
+
+    def init_params(self, n_features, random_state):
+        sizes = [n_features, *self.hidden_layer_sizes, 1]
+        self.shapes = list(zip(sizes[:-1], sizes[1:]))
+        chunks = []
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for fan_in, fan_out in self.shapes:
+            # Glorot uniform initialisation, as sklearn's MLPRegressor.
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            chunks.append(random_state.uniform(-bound, bound, fan_in * fan_out))
+            chunks.append(random_state.uniform(-bound, bound, fan_out))
+        return np.concatenate(chunks)
+
+    def penalized_mask(self, n_params):
+        mask = []
+        for fan_in, fan_out in self.shapes:
+            mask.append(np.ones(fan_in * fan_out, dtype=bool))
+            mask.append(np.zeros(fan_out, dtype=bool))
+        return np.concatenate(mask)
+
+    def unpack(self, params):
+        """List of ``(W, b)`` views into the flat ``params``."""
+        layers, start = [], 0
+        for fan_in, fan_out in self.shapes:
+            W = params[start : start + fan_in * fan_out].reshape(fan_in, fan_out)
+            start += fan_in * fan_out
+            b = params[start : start + fan_out]
+            start += fan_out
+            layers.append((W, b))
+        return layers
+
+    def predict(self, params, X):
+        if self.differentiation == "autograd":
+            out = X
+            layers = self.unpack(params)
+            for i, (W, b) in enumerate(layers):
+                out = out @ W + b
+                if i < len(layers) - 1:
+                    out = _autograd_activation(self.activation, out)
+            return out[:, 0]
+        return self._forward(params, X)[-1][:, 0]
+
+    # -- hand-written derivatives ----------------------------------------
+    def _forward(self, params, X):
+        phi = _ACTIVATIONS[self.activation][0]
+        layers = self.unpack(params)
+        acts = [X]
+        for i, (W, b) in enumerate(layers):
+            z = safe_sparse_dot(acts[-1], W) + b
+            acts.append(phi(z) if i < len(layers) - 1 else z)
+        return acts
+
+    def _flatten(self, grads):
+        return np.concatenate([g.ravel() for pair in grads for g in pair])
+
+    def jvp(self, params, X, direction):
+        if self.differentiation == "autograd":
+            return super().jvp(params, X, direction)
+        direction = np.asarray(direction, dtype=np.float64)
+        if direction.ndim == 2:
+            return np.column_stack([self.jvp(params, X, d) for d in direction.T])
+        # One forward pass carrying the tangent of every activation.
+        dphi = _ACTIVATIONS[self.activation][1]
+        phi = _ACTIVATIONS[self.activation][0]
+        layers = self.unpack(params)
+        dlayers = self.unpack(direction)
+        a, da = X, None
+        for i, ((W, b), (dW, db)) in enumerate(zip(layers, dlayers)):
+            z = safe_sparse_dot(a, W) + b
+            dz = safe_sparse_dot(a, dW) + db
+            if da is not None:
+                dz += da @ W
+            if i < len(layers) - 1:
+                a = phi(z)
+                da = dphi(a) * dz
+            else:
+                return dz[:, 0]
+
+    def _backward(self, acts, layers, delta):
+        """Gradients ``[(dW, db)]`` and per-layer deltas from the output delta."""
+        dphi = _ACTIVATIONS[self.activation][1]
+        grads, deltas = [], [delta]
+        for i in range(len(layers) - 1, -1, -1):
+            grads.append((safe_sparse_dot(acts[i].T, delta), delta.sum(axis=0)))
+            if i > 0:
+                delta = (delta @ layers[i][0].T) * dphi(acts[i])
+                deltas.append(delta)
+        return grads[::-1], deltas[::-1]
+
+    def loss_grad(self, params, X, y, sample_weight):
+        if self.differentiation == "autograd":
+            return super().loss_grad(params, X, y, sample_weight)
+        acts = self._forward(params, X)
+        resid = acts[-1][:, 0] - y
+        delta = (sample_weight * resid)[:, None]
+        grads, _ = self._backward(acts, self.unpack(params), delta)
+        return 0.5 * float(delta[:, 0] @ resid), self._flatten(grads)
+
+    def jacobian(self, params, X):
+        if self.differentiation == "autograd":
+            return super().jacobian(params, X)
+        X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+        acts = self._forward(params, X)
+        layers = self.unpack(params)
+        dphi = _ACTIVATIONS[self.activation][1]
+        delta = np.ones((X.shape[0], 1))
+        blocks = []
+        for i in range(len(layers) - 1, -1, -1):
+            blocks.append(
+                [
+                    np.einsum("ni,nj->nij", acts[i], delta).reshape(X.shape[0], -1),
+                    delta,
+                ]
+            )
+            if i > 0:
+                delta = (delta @ layers[i][0].T) * dphi(acts[i])
+        return np.hstack([b for pair in blocks[::-1] for b in pair])
+
+    def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
+        if self.differentiation == "autograd":
+            return super().loss_hvp(params, X, y, sample_weight, direction, gauss_newton)
+        # Pearlmutter's R-operator: forward then backward passes of the
+        # directional derivatives of every intermediate quantity.
+        act = _ACTIVATIONS[self.activation]
+        dphi, d2phi = act[1], act[2]
+        layers = self.unpack(params)
+        dlayers = self.unpack(np.asarray(direction, dtype=np.float64))
+        acts = self._forward(params, X)
+        n_layers = len(layers)
+        Rz = [None] * n_layers
+        Ra = [None] * (n_layers + 1)
+        for i, ((W, b), (dW, db)) in enumerate(zip(layers, dlayers)):
+            rz = safe_sparse_dot(acts[i], dW) + db
+            if Ra[i] is not None:
+                rz += Ra[i] @ W
+            Rz[i] = rz
+            Ra[i + 1] = dphi(acts[i + 1]) * rz if i < n_layers - 1 else rz
+        resid = acts[-1][:, 0] - y
+        delta = (sample_weight * resid)[:, None]
+        Rdelta = sample_weight[:, None] * Ra[-1]
+        grads = []
+        for i in range(n_layers - 1, -1, -1):
+            W, dW = layers[i][0], dlayers[i][0]
+            RgW = safe_sparse_dot(acts[i].T, Rdelta)
+            if not gauss_newton and Ra[i] is not None:
+                RgW = RgW + Ra[i].T @ delta
+            grads.append((RgW, Rdelta.sum(axis=0)))
+            if i > 0:
+                back = Rdelta @ W.T
+                if not gauss_newton:
+                    back = back + delta @ dW.T
+                    back = back * dphi(acts[i]) + (delta @ W.T) * d2phi(acts[i]) * Rz[i - 1]
+                else:
+                    back = back * dphi(acts[i])
+                delta = (delta @ W.T) * dphi(acts[i])
+                Rdelta = back
+        return self._flatten(grads[::-1])
