@@ -18,10 +18,10 @@ import sys
 import warnings
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+from ._cv import CuriousRegressorCV
 from ._regressor import CuriousRegressor
 from .scores import influence_score
 
@@ -176,10 +176,9 @@ def _preprocessing(degree):
 def _leave_one_out_alpha(X_transformed, y):
     """The alpha of ``LOO_ALPHAS`` with the smallest leave-one-out squared error.
 
-    ``RidgeCV``'s default (efficient leave-one-out) on the transformed
-    features: its ``alpha`` scales the penalty exactly as CuriousRegressor's.
+    Closed-form leave-one-out over the grid, on the transformed features.
     """
-    return float(RidgeCV(alphas=LOO_ALPHAS).fit(X_transformed, y).alpha_)
+    return float(CuriousRegressorCV(alphas=LOO_ALPHAS).fit(X_transformed, y).alpha_)
 
 
 def fit_and_rank(X, y, X_pool, *, alpha=None, model="linear", degree=1):
