@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from ._regressor import CuriousRegressor
+from ._ridge import weighted_offsets
 from ._utils import fitted_state_restored_on_failure
 from .scores import influence_score
 
@@ -78,12 +79,7 @@ class _LeaveOneOut:
 
     def __init__(self, X, y, sample_weight, fit_intercept):
         weight_sum = sample_weight.sum()
-        if fit_intercept:
-            X_offset = np.asarray(sample_weight @ X).ravel() / weight_sum
-            y_offset = float(sample_weight @ y) / weight_sum
-        else:
-            X_offset = np.zeros(X.shape[1])
-            y_offset = 0.0
+        X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
         sqrt_w = np.sqrt(sample_weight)
         n_samples, n_features = X.shape
         if sparse.issparse(X):

@@ -28,7 +28,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._utils import fitted_state_restored_on_failure
-from .scores import _final_step, expected_squared_influence, signed_influence
+from .scores import (
+    _final_step,
+    estimate_noise_variance,
+    expected_squared_influence,
+    signed_influence,
+)
 
 # The two regularities, in the column order of tangent_ and of every score.
 REGULARITIES = ("alpha", "deviation_alpha")
@@ -369,18 +374,9 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
         residuals = y - _predict_blocks(phi, blocks[0], blocks[1:], user_index)
         weighted_rss = float(sample_weight @ residuals**2)
         dof = hessian.effective_dof()
-        residual_dof = weight_sum - dof
-        if residual_dof > 0:
-            noise_variance = weighted_rss / residual_dof
-        else:
-            warnings.warn(
-                f"No residual degrees of freedom are left (effective dof {dof:.3g} "
-                f"for a total sample weight of {weight_sum:.3g}): noise_variance_ "
-                "is NaN and unlabelled points cannot be scored. Fit on more "
-                "samples, or raise alpha or deviation_alpha.",
-                UserWarning,
-            )
-            noise_variance = np.nan
+        noise_variance = estimate_noise_variance(
+            weighted_rss, weight_sum, dof, remedy="raise alpha or deviation_alpha"
+        )
 
         n_features = X.shape[1]
         shared, deviations = blocks[0], blocks[1:]

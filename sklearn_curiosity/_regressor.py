@@ -3,7 +3,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-import warnings
 from functools import partial
 from numbers import Integral, Real
 
@@ -24,7 +23,7 @@ from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer
-from .scores import expected_squared_influence, signed_influence
+from .scores import estimate_noise_variance, expected_squared_influence, signed_influence
 from .tangent import NetworkHessian, exact_tangent
 
 # Above this many parameters "auto" avoids forming the dense Hessian.
@@ -357,18 +356,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
                 self._fit_nonlinear(X, y, sample_weight)
             )
 
-        residual_dof = sample_weight.sum() - dof
-        if residual_dof > 0:
-            noise_variance = weighted_rss / residual_dof
-        else:
-            warnings.warn(
-                f"No residual degrees of freedom are left (effective dof {dof:.3g} "
-                f"for a total sample weight of {sample_weight.sum():.3g}): "
-                "noise_variance_ is NaN and unlabelled points cannot be scored. "
-                "Fit on more samples or raise alpha.",
-                UserWarning,
-            )
-            noise_variance = np.nan
+        noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
 
         self._model = model
         self._hessian = hessian

@@ -118,6 +118,15 @@ class RidgeHessian:
         return float(np.sum(L_inv**2))
 
 
+def weighted_offsets(X, y, sample_weight, fit_intercept):
+    """Weighted means ``(X_offset, y_offset)`` (zeros without an intercept)."""
+    if not fit_intercept:
+        return np.zeros(X.shape[1]), 0.0
+    weight_sum = sample_weight.sum()
+    X_offset = np.asarray(sample_weight @ X).ravel() / weight_sum
+    return X_offset, float(sample_weight @ y) / weight_sum
+
+
 def _centered_weighted_gram(X, y, sample_weight, fit_intercept):
     """Return ``(Xc^T W Xc, Xc^T W yc, weighted RSS function, X_offset, y_offset)``.
 
@@ -127,12 +136,7 @@ def _centered_weighted_gram(X, y, sample_weight, fit_intercept):
     matrix instead.
     """
     weight_sum = sample_weight.sum()
-    if fit_intercept:
-        X_offset = np.asarray(sample_weight @ X).ravel() / weight_sum
-        y_offset = float(sample_weight @ y) / weight_sum
-    else:
-        X_offset = np.zeros(X.shape[1])
-        y_offset = 0.0
+    X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
     sqrt_w = np.sqrt(sample_weight)
     y_scaled = sqrt_w * (y - y_offset)
 

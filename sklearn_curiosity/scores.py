@@ -15,6 +15,8 @@ so that Pipelines work everywhere.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
+
 import numpy as np
 from sklearn.pipeline import Pipeline
 
@@ -24,6 +26,25 @@ from ._dask import is_dask_array, map_row_blocks
 def signed_influence(prediction, sensitivity, y):
     """Influence of labelled points on the complexity, ``(f - y) * g``."""
     return (prediction - y) * sensitivity
+
+
+def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha"):
+    """``sum_i w_i r_i^2 / (sum_i w_i - dof)``, or NaN with a warning.
+
+    Sample weights count as repetitions. With no residual degrees of freedom
+    left the variance cannot be estimated: NaN, which
+    :func:`expected_squared_influence` then refuses with a clear error.
+    """
+    residual_dof = weight_sum - dof
+    if residual_dof > 0:
+        return weighted_rss / residual_dof
+    warnings.warn(
+        f"No residual degrees of freedom are left (effective dof {dof:.3g} "
+        f"for a total sample weight of {weight_sum:.3g}): noise_variance_ is NaN "
+        f"and unlabelled points cannot be scored. Fit on more samples or {remedy}.",
+        UserWarning,
+    )
+    return np.nan
 
 
 def expected_squared_influence(sensitivity, noise_variance):
