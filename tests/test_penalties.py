@@ -421,3 +421,110 @@ def test_bad_strengths_and_penalties_are_rejected_with_a_clear_message():
     with pytest.raises(ValueError):
         fitted.set_params(alpha=[1.0, 2.0, 3.0]).fit(X, y)
     np.testing.assert_array_equal(fitted.tangent_, tangent)
+
+
+# -- the multi-user model as two regularities of one user-defined model --------
+
+
+class PerUserModel(Model):
+    """``f(x, u) = phi(x) . (beta + delta_u)``, the user index in the last column of X.
+
+    ``phi(x) = [x, 1]`` (the hierarchical linear model), or with ``n_hidden``
+    ``phi(x) = [tanh(x V), 1]`` with the network weights ``V`` shared by all
+    users. Layout ``theta = [beta, delta_0, ..., delta_{U-1}, V]``.
+    """
+
+    def __init__(self, n_users, n_hidden=None):
+        self.n_users = n_users
+        self.n_hidden = n_hidden
+
+    def _sizes(self, n_inputs):
+        q = (self.n_hidden or n_inputs) + 1
+        return q, q * (self.n_users + 1)
+
+    def init_params(self, n_features, random_state):
+        n_inputs = n_features - 1
+        q, n_linear = self._sizes(n_inputs)
+        n_network = n_inputs * self.n_hidden if self.n_hidden else 0
+        return np.r_[np.zeros(n_linear), 0.5 * random_state.normal(size=n_network)]
+
+    def predict(self, params, X):
+        n_inputs = X.shape[1] - 1
+        q, n_linear = self._sizes(n_inputs)
+        inputs, users = X[:, :-1], X[:, -1].astype(int)
+        if self.n_hidden:
+            inputs = anp.tanh(inputs @ anp.reshape(params[n_linear:], (n_inputs, self.n_hidden)))
+        phi = anp.concatenate([inputs, anp.ones((X.shape[0], 1))], axis=1)
+        blocks = anp.reshape(params[:n_linear], (self.n_users + 1, q))
+        return anp.sum(phi * (blocks[0] + blocks[1:][users]), axis=1)
+
+
+def _hierarchical_penalty(q, n_linear):
+    def penalty(s, theta):
+        # s_0 on beta (not its intercept), s_1 on every deviation; V is unpenalized.
+        return s[0] / 2 * anp.sum(theta[: q - 1] ** 2) + s[1] / 2 * anp.sum(theta[q:n_linear] ** 2)
+
+    return penalty
+
+
+def _grouped_data(n_users=3, seed=11):
+    rng = np.random.RandomState(seed)
+    groups = np.repeat(np.arange(n_users), 15)
+    X = rng.normal(size=(len(groups), 2))
+    y = np.sin(X[:, 0]) + (1 + 0.3 * groups) * X[:, 1] + 0.1 * rng.normal(size=len(groups))
+    return X, y, groups
+
+
+def test_hierarchical_linear_model_is_two_regularities_of_a_user_model():
+    from sklearn_curiosity import HierarchicalCuriousRegressor
+
+    X, y, groups = _grouped_data()
+    strengths = np.array([0.5, 2.0])
+    reference = HierarchicalCuriousRegressor(alpha=strengths[0], deviation_alpha=strengths[1])
+    reference.fit(X, y, groups)
+    q, n_linear = 3, 3 * 4
+    reg = CuriousRegressor(
+        model=PerUserModel(n_users=3),
+        alpha=strengths,
+        regularizer=AutogradRegularizer(_hierarchical_penalty(q, n_linear)),
+        tangent_solver="exact",
+        tol=1e-13,
+        max_iter=5000,
+        random_state=0,
+    ).fit(np.column_stack([X, groups]), y)
+    # The generic path (L-BFGS, dense autograd Hessian) against the Schur solve.
+    np.testing.assert_allclose(reg.params_, reference.params_, atol=1e-7)
+    np.testing.assert_allclose(reg.tangent_, reference.tangent_, atol=1e-6)
+    np.testing.assert_allclose(reg.complexity_, reference.complexity_, rtol=1e-7)
+    np.testing.assert_allclose(reg.effective_dof_, reference.effective_dof_, rtol=1e-7)
+    np.testing.assert_allclose(
+        reg.influence_score(np.column_stack([X, groups]), per_regularity=True),
+        reference.influence_score(X, groups=groups, per_regularity=True),
+        rtol=1e-5,
+    )
+
+
+def test_hierarchical_network_tangents_equal_finite_differences_of_newton_refits():
+    X, y, groups = _grouped_data(seed=12)
+    Xu = np.column_stack([X, groups])
+    model = PerUserModel(n_users=3, n_hidden=3)
+    q, n_linear = 4, 4 * 4
+    penalty = _hierarchical_penalty(q, n_linear)
+    strengths = np.array([0.5, 2.0])
+    reg = CuriousRegressor(
+        model=model,
+        alpha=strengths,
+        regularizer=AutogradRegularizer(penalty),
+        tangent_solver="cg",
+        tol=1e-12,
+        max_iter=5000,
+        random_state=0,
+    ).fit(Xu, y)
+    assert reg.tangent_.shape == (n_linear + 6, 2)
+    h = 1e-4
+    for k in range(2):
+        step = np.eye(2)[k] * h
+        plus = _newton_refit(reg._model, strengths + step, Xu, y, reg.params_, penalty)
+        minus = _newton_refit(reg._model, strengths - step, Xu, y, reg.params_, penalty)
+        fd = (plus - minus) / (2 * h)
+        np.testing.assert_allclose(reg.tangent_[:, k], fd, atol=1e-5 * np.abs(fd).max())
