@@ -141,7 +141,9 @@ def test_one_regularity_is_the_current_regressor_exactly():
         np.testing.assert_allclose(single.tangent_, default.tangent_, atol=1e-12)
         np.testing.assert_allclose(single.complexity_, default.complexity_, rtol=1e-12)
         np.testing.assert_allclose(single.effective_dof_, default.effective_dof_, rtol=1e-12)
-        np.testing.assert_allclose(single.influence_score(X), default.influence_score(X), rtol=1e-10)
+        np.testing.assert_allclose(
+            single.influence_score(X), default.influence_score(X), rtol=1e-10
+        )
         np.testing.assert_allclose(
             single.influence_score(X, y), default.influence_score(X, y), rtol=1e-10
         )
@@ -402,7 +404,10 @@ def test_bad_strengths_and_penalties_are_rejected_with_a_clear_message():
         CuriousRegressor(regularizer=QuadraticPenalties.smoothness(4)).fit(X, y)
     with pytest.raises(ValueError, match="one tangent"):
         CuriousRegressor(
-            model="mlp", solver="adam", tangent_solver="forward", alpha=[1.0, 2.0],
+            model="mlp",
+            solver="adam",
+            tangent_solver="forward",
+            alpha=[1.0, 2.0],
             regularizer=AutogradRegularizer(_two_blocks),
         ).fit(X[:, :2], y)
     with pytest.raises(ValueError, match="symmetric"):
