@@ -19,7 +19,7 @@ def is_dask_array(X):
     return dask_array is not None and isinstance(X, dask_array.Array)
 
 
-def map_row_blocks(score, estimator, X, y=None):
+def map_row_blocks(score, estimator, X, y=None, n_columns=None):
     """Lazily apply ``score(estimator, X_block[, y_block])`` to each block of rows.
 
     Parameters
@@ -37,9 +37,13 @@ def map_row_blocks(score, estimator, X, y=None):
     y : array-like or dask array of shape (n_samples,), default=None
         Labels, re-chunked along ``X``'s rows.
 
+    n_columns : int, default=None
+        Columns of each block's result (one per regularity), or ``None`` for
+        one score per row.
+
     Returns
     -------
-    scores : dask array of shape (n_samples,), float64
+    scores : dask array of shape (n_samples,) or (n_samples, n_columns), float64
         Row chunks as ``X``'s; call ``.compute()`` (or ``persist``) to run.
     """
     import dask.array as da
@@ -47,10 +51,13 @@ def map_row_blocks(score, estimator, X, y=None):
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D dask array of shape (n_samples, n_features), got {X.ndim}D.")
     X = X.rechunk({1: -1})
-    meta = np.empty((0,), dtype=np.float64)
+    if n_columns is None:
+        shape = dict(drop_axis=1, meta=np.empty((0,), dtype=np.float64))
+    else:
+        shape = dict(chunks=(X.chunks[0], (n_columns,)), meta=np.empty((0, 0), dtype=np.float64))
     if y is None:
         return da.map_blocks(
-            lambda block: score(estimator, block), X, drop_axis=1, dtype=np.float64, meta=meta
+            lambda block: score(estimator, block), X, dtype=np.float64, **shape
         )
     y = da.asarray(y)
     if y.shape != (X.shape[0],):
@@ -62,7 +69,6 @@ def map_row_blocks(score, estimator, X, y=None):
         lambda block, labels: score(estimator, block, labels[:, 0]),
         X,
         y,
-        drop_axis=1,
         dtype=np.float64,
-        meta=meta,
+        **shape,
     )

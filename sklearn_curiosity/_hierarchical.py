@@ -33,6 +33,7 @@ from .scores import (
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
+    total_over_regularities,
 )
 
 # The two regularities, in the column order of tangent_ and of every score.
@@ -547,8 +548,8 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             y = column_or_1d(y, dtype=np.float64, warn=True)
             check_consistent_length(phi, y)
             prediction = _predict_blocks(phi, *self._blocks(self.params_), user_index)
-            scores = signed_influence(prediction[:, np.newaxis], sensitivity, y[:, np.newaxis])
-        return scores if per_regularity else scores.sum(axis=1)
+            scores = signed_influence(prediction, sensitivity, y)
+        return total_over_regularities(scores, per_regularity)
 
 
 def _features(X, fit_intercept):

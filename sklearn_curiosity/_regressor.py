@@ -22,8 +22,13 @@ from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
-from .regularizers import L2Regularizer
-from .scores import estimate_noise_variance, expected_squared_influence, signed_influence
+from .regularizers import L2Regularizer, QuadraticPenalties
+from .scores import (
+    estimate_noise_variance,
+    expected_squared_influence,
+    signed_influence,
+    total_over_regularities,
+)
 from .tangent import NetworkHessian, exact_tangent
 
 # Above this many parameters "auto" avoids forming the dense Hessian.
@@ -79,9 +84,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         instance: a user-defined model written with ``autograd.numpy``
         (copied at fit time, never modified).
 
-    alpha : float, default=1.0
+    alpha : float or array-like of shape (n_regularities,), default=1.0
         Regularity: the strength of the L2 penalty, in ``[0, inf)``. With
-        ``alpha=0`` the features must not be collinear.
+        ``alpha=0`` the features must not be collinear. With a ``regularizer``
+        of several strengths ``R(s, theta) = sum_k s_k Omega_k(theta)``, one
+        non-negative strength per regularity (a float: the same for all).
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept. Linear model only (a
@@ -139,9 +146,16 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     regularizer : regularizer object or None, default=None
         ``None``: ``alpha/2 ||theta_pen||^2`` on the weights (not the biases or
         intercept). Otherwise an object with ``value``, ``gradient``,
-        ``complexity``, ``alpha_gradient`` and ``hessian_vector_product``, such
-        as :class:`~sklearn_curiosity.regularizers.AutogradRegularizer`
-        (nonlinear models only).
+        ``complexity``, ``alpha_gradient`` and ``hessian_vector_product``:
+        :class:`~sklearn_curiosity.regularizers.QuadraticPenalties` (several
+        quadratic penalties, fitted in closed form by the linear model), or
+        :class:`~sklearn_curiosity.regularizers.AutogradRegularizer` (any
+        smooth ``R(alpha, theta)``, nonlinear models only). With ``K > 1``
+        strengths, ``tangent_`` has one column per regularity,
+        ``complexity_`` one entry, ``regularity_sensitivity`` one column and
+        ``influence_score`` their total (or one column each with
+        ``per_regularity=True``). ``tangent_solver="forward"`` carries a
+        single tangent only.
 
     n_jobs : int, default=None
         Number of jobs scoring chunks of rows in parallel in ``predict``,
@@ -164,9 +178,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         The flat parameter vector ``theta* = [coef_, intercept_]`` (just
         ``coef_`` without an intercept).
 
-    tangent_ : ndarray of shape (n_params,)
+    tangent_ : ndarray of shape (n_params,) or (n_params, n_regularities)
         The regularity tangent ``d theta* / d alpha``, in the layout of
-        ``params_``.
+        ``params_``; with several regularities, one column
+        ``d theta* / d alpha[k]`` per regularity.
 
     tangent_solver_ : str
         The tangent solver used ("exact" for the linear model).
@@ -175,10 +190,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         Training iterations (epochs for "adam"/"sgd"); 1 for the linear
         model, fitted by one closed-form solve.
 
-    complexity_ : float
+    complexity_ : float or ndarray of shape (n_regularities,)
         The model complexity ``c(theta*) = dR/dalpha`` (by default
         ``1/2 ||theta_pen||^2``), the derivative of the training objective in
-        ``alpha``.
+        ``alpha``; with several regularities ``Omega_k(theta*)`` for each.
 
     effective_dof_ : float
         Effective degrees of freedom, the trace of the hat matrix (the
@@ -239,7 +254,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "model": [StrOptions({"linear", "mlp"}), Model],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"tanh", "relu", "logistic", "identity"})],
@@ -334,26 +349,33 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
 
+        alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         if self.model == "linear":
-            if self.regularizer is not None:
-                raise ValueError(
-                    "model='linear' is fitted in closed form under the default "
-                    "L2 penalty only; use regularizer=None, or a nonlinear model "
-                    "(model='mlp' or a Model instance) for another regularizer."
-                )
             model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
-            regularizer = L2Regularizer(model.penalized)
+            if self.regularizer is None:
+                regularizer, penalty = L2Regularizer(model.penalized), None
+            elif isinstance(self.regularizer, QuadraticPenalties):
+                regularizer = self.regularizer
+                _check_penalized_size(regularizer, X.shape[1], "X has", "features")
+                penalty = regularizer.penalty_matrix(alpha)
+            else:
+                raise ValueError(
+                    "model='linear' is fitted in closed form under quadratic "
+                    "penalties only; use regularizer=None or a QuadraticPenalties, "
+                    "or a nonlinear model (model='mlp' or a Model instance) for "
+                    "another regularizer."
+                )
             params, hessian, weighted_rss, dof = fit_ridge(
-                X, y, sample_weight, self.alpha, self.fit_intercept
+                X, y, sample_weight, alpha, self.fit_intercept, penalty=penalty
             )
-            tangent = exact_tangent(hessian, regularizer, params)
+            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
             self.coef_, self.intercept_ = model.split(params)
             self.intercept_ = float(self.intercept_)
             self.tangent_solver_ = "exact"
             self.n_iter_ = 1
         else:
             model, regularizer, params, hessian, tangent, weighted_rss, dof = (
-                self._fit_nonlinear(X, y, sample_weight)
+                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities)
             )
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
@@ -361,12 +383,18 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         self._model = model
         self._hessian = hessian
         self.params_ = params
-        self.tangent_ = tangent
-        self.complexity_ = float(regularizer.complexity(params, alpha=self.alpha))
+        complexity = regularizer.complexity(params, alpha=alpha)
+        # One regularity keeps the single-tangent shapes: (n_params,), a float.
+        if n_regularities == 1:
+            self.tangent_ = np.reshape(tangent, -1)
+            self.complexity_ = float(np.reshape(complexity, -1)[0])
+        else:
+            self.tangent_ = tangent
+            self.complexity_ = np.asarray(complexity, dtype=np.float64)
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
 
-    def _fit_nonlinear(self, X, y, sample_weight):
+    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities):
         """Train a network or user model, then its tangent and its Hessian."""
         if self.model == "mlp":
             model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
@@ -390,6 +418,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         regularizer = (
             L2Regularizer(model.penalized) if self.regularizer is None else self.regularizer
         )
+        if isinstance(regularizer, QuadraticPenalties):
+            _check_penalized_size(regularizer, params.size, "the model has", "parameters")
 
         n_params = params.size
         tangent_solver = self.tangent_solver
@@ -401,8 +431,12 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
                 "training steps: use solver='adam' or solver='sgd', or another "
                 "tangent_solver with solver='lbfgs'."
             )
+        if tangent_solver == "forward" and n_regularities > 1:
+            raise ValueError(
+                f"tangent_solver='forward' carries one tangent, but alpha has "
+                f"{n_regularities} regularities: use tangent_solver='exact' or 'cg'."
+            )
 
-        alpha = self.alpha
         tangent = None
         if self.solver == "lbfgs":
             params, n_iter = train_lbfgs(
@@ -472,8 +506,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         def on_chunk(X_chunk, *chunks):
             return func(X_chunk.astype(np.float64, copy=False), *chunks)
 
-        # A float64 copy of the row, and a few float64 outputs per row.
-        row_bytes = 8 * (X.shape[1] + 4)
+        # A float64 copy of the row, and a few float64 outputs per row and regularity.
+        row_bytes = 8 * (X.shape[1] + 4 * self._n_regularities())
         return apply_by_row_chunks(
             on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
         )
@@ -543,8 +577,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         std = np.sqrt(self.noise_variance_ * (1.0 + quadratic_form))
         return prediction, std
 
+    def _n_regularities(self):
+        return 1 if np.ndim(self.tangent_) == 1 else self.tangent_.shape[1]
+
     def regularity_sensitivity(self, X):
         """Sensitivity of the predictions to the regularity, ``g(x) = df(x)/dalpha``.
+
+        With several regularities, one column ``df(x)/dalpha[k]`` each.
 
         One forward-mode product of the model with the tangent for the whole
         batch: ``g(x) = grad_theta f(x; theta*) . tangent_``. Its units are
@@ -558,8 +597,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        sensitivity : ndarray of shape (n_samples,)
-            ``g(x)`` for each sample.
+        sensitivity : ndarray of shape (n_samples,) or (n_samples, n_regularities)
+            ``g(x)`` for each sample (and regularity).
         """
         X = self._validate_X(X)
         return self._by_row_chunks(self._sensitivity, X)
@@ -567,14 +606,16 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
     def _sensitivity(self, X):
         return self._model.jvp(self.params_, X, self.tangent_)
 
-    def _expected_squared_influence(self, X):
-        return expected_squared_influence(self._sensitivity(X), self.noise_variance_)
+    def _expected_squared_influence(self, X, per_regularity=False):
+        scores = expected_squared_influence(self._sensitivity(X), self.noise_variance_)
+        return total_over_regularities(scores, per_regularity)
 
-    def _signed_influence(self, X, y):
+    def _signed_influence(self, X, y, per_regularity=False):
         prediction = self._model.predict(self.params_, X)
-        return signed_influence(prediction, self._sensitivity(X), y)
+        scores = signed_influence(prediction, self._sensitivity(X), y)
+        return total_over_regularities(scores, per_regularity)
 
-    def influence_score(self, X, y=None):
+    def influence_score(self, X, y=None, *, per_regularity=False):
         """Influence of each point on the model's complexity.
 
         With labels, the signed influence of each labelled point,
@@ -590,6 +631,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         model's curiosity about ``x``, non-negative, in the square of the
         labelled score's units. Label the points with the largest scores first.
 
+        With several regularities each has its own sensitivity ``g_k`` and
+        scores ``I_k = (f(x) - y) g_k(x)`` and ``E[I_k^2] = noise_variance_ *
+        g_k(x)^2``. Their total (the default, and what the query strategies
+        rank by) is ``sum_k I_k`` with labels, the influence on the total
+        complexity ``sum_k complexity_[k]``, and ``sum_k E[I_k^2]`` without
+        (METHOD.md section 6): the expected squared norm of the vector of
+        influences, not the expected square of their sum.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -598,14 +647,20 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Labels of the samples, if known.
 
+        per_regularity : bool, default=False
+            Return one column per regularity instead of their total.
+
         Returns
         -------
-        scores : ndarray of shape (n_samples,)
+        scores : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             Signed influence (with ``y``) or expected squared influence
-            (without).
+            (without); one column per regularity with ``per_regularity=True``.
         """
         if y is None:
-            return self._by_row_chunks(self._expected_squared_influence, self._validate_X(X))
+            return self._by_row_chunks(
+                partial(self._expected_squared_influence, per_regularity=per_regularity),
+                self._validate_X(X),
+            )
         check_is_fitted(self)
         X, y = validate_data(
             self,
@@ -616,7 +671,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=False,
         )
-        return self._by_row_chunks(self._signed_influence, X, y)
+        return self._by_row_chunks(
+            partial(self._signed_influence, per_regularity=per_regularity), X, y
+        )
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -642,6 +699,45 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_strengths(alpha, regularizer):
+    """``(alpha, K)``: the strengths as the regularizer takes them, and their number.
+
+    A float is one strength (for a regularizer with a fixed number of
+    strengths, the same for each); an array gives one per regularity.
+    """
+    expected = 1 if regularizer is None else getattr(regularizer, "n_regularities", None)
+    if np.ndim(alpha) == 0:
+        return float(alpha), expected or 1
+    strengths = np.asarray(alpha, dtype=np.float64)
+    if strengths.ndim != 1 or strengths.size == 0 or (
+        expected is not None and strengths.size != expected
+    ):
+        remedy = (
+            "; for several penalties pass a regularizer such as "
+            "regularizer=QuadraticPenalties(...)"
+            if regularizer is None
+            else ""
+        )
+        raise ValueError(
+            f"alpha must be a number or hold one strength per regularity "
+            f"({expected if expected is not None else 'a non-empty 1-D array'}); "
+            f"got shape {strengths.shape}{remedy}."
+        )
+    if not np.all(np.isfinite(strengths)) or np.any(strengths < 0):
+        raise ValueError(f"Every strength in alpha must be finite and >= 0; got {strengths}.")
+    if regularizer is None:
+        return float(strengths[0]), 1
+    return strengths, strengths.size
+
+
+def _check_penalized_size(regularizer, size, owner, unit):
+    if regularizer.n_coef > size or (unit == "features" and regularizer.n_coef != size):
+        raise ValueError(
+            f"The regularizer penalizes {regularizer.n_coef} coefficients but "
+            f"{owner} {size} {unit}. Build its matrices for {size} {unit}."
+        )
 
 
 def _package_version():

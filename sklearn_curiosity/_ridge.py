@@ -1,4 +1,7 @@
-"""Closed-form fit of a linear model under the L2 penalty, with its Hessian.
+"""Closed-form fit of a linear model under a quadratic penalty, with its Hessian.
+
+The penalty is ``alpha/2 ||coef||^2`` (ridge) or any ``1/2 coef^T P coef`` with
+``P`` symmetric positive semi-definite (several penalties ``P = sum_k s_k Q_k``).
 
 One Cholesky factorization of the centered, weighted Gram matrix serves the
 fit, the tangent (one extra triangular solve pair), the effective degrees of
@@ -22,8 +25,8 @@ _COLLINEAR_PIVOT = 1e3 * np.finfo(np.float64).eps
 _SINGULAR_MESSAGE = (
     "The penalized Hessian X^T W X + alpha*I is singular or numerically "
     "singular (alpha={alpha!r} with collinear or constant features, or more "
-    "features than samples). Raise alpha above 0, or remove the redundant "
-    "features."
+    "features than samples; with several penalties, features they leave "
+    "unpenalized). Raise alpha above 0, or remove the redundant features."
 )
 
 
@@ -32,17 +35,18 @@ class RidgeHessian:
 
     For ``theta = [coef, intercept]`` the Hessian is::
 
-        H = [[X^T W X + alpha I,  X^T w],
-             [w^T X,              sum(w)]]
+        H = [[X^T W X + P,  X^T w],
+             [w^T X,        sum(w)]]
 
-    Only the Schur complement of the intercept, ``Xc^T W Xc + alpha I`` (``Xc``
+    with ``P = alpha I`` for ridge. Only the Schur complement of the
+    intercept, ``Xc^T W Xc + P`` (``Xc``
     centered with the weighted means), is factorized; the intercept row is
     eliminated by block substitution, so ``H`` is never formed.
 
     Parameters
     ----------
     cholesky : ndarray of shape (n_features, n_features)
-        Lower Cholesky factor of ``Xc^T W Xc + alpha I``.
+        Lower Cholesky factor of ``Xc^T W Xc + P``.
 
     X_offset : ndarray of shape (n_features,)
         Weighted feature means (zeros without an intercept).
@@ -61,7 +65,7 @@ class RidgeHessian:
         self.fit_intercept = fit_intercept
 
     def solve_centered(self, rhs):
-        """Solve ``(Xc^T W Xc + alpha I) u = rhs`` (rhs of shape (p,) or (p, k))."""
+        """Solve ``(Xc^T W Xc + P) u = rhs`` (rhs of shape (p,) or (p, k))."""
         return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
 
     def solve(self, rhs):
@@ -81,7 +85,7 @@ class RidgeHessian:
 
         For the linear model ``grad f(x) = [x, 1]`` and, by the same block
         elimination as :meth:`solve`, ``[x, 1]^T H^-1 [x, 1] = (x - X_offset)^T
-        (Xc^T W Xc + alpha I)^-1 (x - X_offset) + 1 / sum(w)``: one triangular
+        (Xc^T W Xc + P)^-1 (x - X_offset) + 1 / sum(w)``: one triangular
         solve with the stored factor per row chunk, ``H^-1`` never formed.
 
         Parameters
@@ -111,7 +115,7 @@ class RidgeHessian:
         return out
 
     def trace_inverse_centered(self):
-        """``trace((Xc^T W Xc + alpha I)^-1)``, the squared norm of ``L^-1``."""
+        """``trace((Xc^T W Xc + P)^-1)``, the squared norm of ``L^-1``."""
         L_inv = linalg.solve_triangular(
             self.cholesky, np.eye(len(self.cholesky)), lower=True, check_finite=False
         )
@@ -164,8 +168,15 @@ def _centered_weighted_gram(X, y, sample_weight, fit_intercept):
     return gram, Xy, weighted_rss, X_offset, y_offset
 
 
-def fit_ridge(X, y, sample_weight, alpha, fit_intercept):
+def fit_ridge(X, y, sample_weight, alpha, fit_intercept, penalty=None):
     """Minimize ``1/2 sum_i w_i (y_i - x_i.coef - b)^2 + alpha/2 ||coef||^2``.
+
+    Parameters
+    ----------
+    penalty : ndarray of shape (n_features, n_features), default=None
+        A symmetric positive semi-definite ``P`` replacing ``alpha I``: the
+        penalty is then ``1/2 coef^T P coef`` (``alpha`` only names the
+        strengths in error messages).
 
     Returns
     -------
@@ -193,14 +204,19 @@ def fit_ridge(X, y, sample_weight, alpha, fit_intercept):
     )
     n_features = gram.shape[0]
     gram_diagonal = np.diag(gram).copy()
-    gram.flat[:: n_features + 1] += alpha
+    if penalty is None:
+        gram.flat[:: n_features + 1] += alpha
+        penalty_diagonal = alpha
+    else:
+        gram += penalty
+        penalty_diagonal = np.abs(np.diag(penalty))
     try:
         cholesky = linalg.cholesky(gram, lower=True, check_finite=False)
     except linalg.LinAlgError:
         raise ValueError(_SINGULAR_MESSAGE.format(alpha=alpha)) from None
     pivots = np.diag(cholesky) ** 2
-    if np.any(pivots <= _COLLINEAR_PIVOT * (gram_diagonal + alpha)):
-        if alpha == 0:
+    if np.any(pivots <= _COLLINEAR_PIVOT * (gram_diagonal + penalty_diagonal)):
+        if not np.any(penalty_diagonal):
             raise ValueError(_SINGULAR_MESSAGE.format(alpha=alpha))
         warnings.warn(
             f"The penalized Hessian is ill-conditioned at alpha={alpha!r} "
@@ -215,6 +231,11 @@ def fit_ridge(X, y, sample_weight, alpha, fit_intercept):
     if fit_intercept:
         params = np.append(coef, y_offset - X_offset @ coef)
 
-    # trace(hat) = trace((G + alpha I)^-1 G) = p - alpha * trace((G + alpha I)^-1)
-    dof = n_features - alpha * hessian.trace_inverse_centered() + int(fit_intercept)
+    # trace(hat) = trace((G + P)^-1 G) = p - trace((G + P)^-1 P); for P = alpha I
+    # only the squared norm of the inverse factor is needed.
+    if penalty is None:
+        shrinkage = alpha * hessian.trace_inverse_centered()
+    else:
+        shrinkage = np.trace(hessian.solve_centered(penalty))
+    dof = n_features - shrinkage + int(fit_intercept)
     return params, hessian, weighted_rss(coef), dof

@@ -20,6 +20,12 @@ used), so the strategies drop into ``ActiveLearner(query_strategy=...)``.
 - :func:`most_influential`: the labelled points that drive the complexity;
 - :func:`run_active_learning`: a pool-based loop with a learning curve.
 
+Strategies rank by one number per point. A model with several regularities
+(``alpha`` of K strengths) is ranked by its default total: the sum over the
+regularities of the expected squared influences, ``sigma^2 sum_k g_k(x)^2``,
+and for labelled points (:func:`most_influential`) the summed signed influence
+``(f(x) - y) sum_k g_k(x)``, the influence on the total complexity.
+
 modAL 0.4.2.1 (its latest release) calls ``check_X_y(force_all_finite=...)``
 when an ``ActiveLearner`` fits or teaches, an argument scikit-learn 1.8
 removed: with a current scikit-learn, build the learner around an estimator
@@ -46,7 +52,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import _num_samples
 
 from ._hierarchical import user_influence_sampling
-from .scores import _final_step
+from .scores import _final_step, expected_squared_influence, total_over_regularities
 
 __all__ = [
     "influence_sampling",
@@ -160,8 +166,9 @@ class _RankOneTangent:
         for u in estimator._model.jacobian(estimator.params_, X_rows):
             z = self._solve(u)
             d = 1.0 / self._weight + u @ z
-            # tau' = -H'^-1 b = tau - z (u . tau) / d, since H^-1 b = -tau.
-            self.tangent = self.tangent - z * ((u @ self.tangent) / d)
+            # tau' = -H'^-1 b = tau - z (u . tau) / d, since H^-1 b = -tau
+            # (one column per regularity: b has one).
+            self.tangent = self.tangent - np.multiply.outer(z, (u @ self.tangent) / d)
             self._z.append(z)
             self._d.append(d)
         return self
@@ -171,7 +178,8 @@ def influence_sampling(estimator, X_pool, n_instances=1, *, batch=None):
     """Pick the pool points the model is most curious about.
 
     The curiosity of an unlabelled ``x`` is its expected squared influence on
-    the model's complexity, ``sigma^2 g(x)^2`` (see :func:`influence_score`).
+    the model's complexity, ``sigma^2 g(x)^2`` (see :func:`influence_score`;
+    with several regularities, ``sigma^2 sum_k g_k(x)^2``).
 
     Parameters
     ----------
@@ -263,7 +271,9 @@ def _greedy_influence(estimator, X_pool, n_instances, return_utilities=False):
         if j + 1 < n_instances:
             tangent.add(_safe_indexing(X_pool, [best]))
             sensitivity = estimator._model.jvp(estimator.params_, X_pool, tangent.tangent)
-            scores = noise_variance * sensitivity**2
+            scores = total_over_regularities(
+                expected_squared_influence(sensitivity, noise_variance)
+            )
     return indices, picked_scores, utilities
 
 

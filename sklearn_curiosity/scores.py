@@ -16,6 +16,7 @@ so that Pipelines work everywhere.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -24,8 +25,26 @@ from ._dask import is_dask_array, map_row_blocks
 
 
 def signed_influence(prediction, sensitivity, y):
-    """Influence of labelled points on the complexity, ``(f - y) * g``."""
-    return (prediction - y) * sensitivity
+    """Influence of labelled points on the complexity, ``(f - y) * g``.
+
+    ``sensitivity`` of shape (n_samples, K) gives one column per regularity.
+    """
+    residual = prediction - y
+    if np.ndim(sensitivity) == 2:
+        residual = residual[:, np.newaxis]
+    return residual * sensitivity
+
+
+def total_over_regularities(scores, per_regularity=False):
+    """Scores as one column per regularity, or their total (METHOD.md section 6).
+
+    ``scores`` is (n_samples,) for one regularity or (n_samples, K) for
+    several; the total sums the columns. With ``per_regularity`` the result
+    is always (n_samples, K).
+    """
+    if per_regularity:
+        return scores if scores.ndim == 2 else scores[:, np.newaxis]
+    return scores.sum(axis=1) if scores.ndim == 2 else scores
 
 
 def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha"):
@@ -71,7 +90,14 @@ def _final_step(estimator, X):
     return estimator, X
 
 
-def influence_score(estimator, X, y=None):
+def _n_regularities(estimator):
+    """K, the number of tangent columns of a fitted estimator or Pipeline's last step."""
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    tangent = getattr(final, "tangent_", None)
+    return np.shape(tangent)[1] if np.ndim(tangent) == 2 else 1
+
+
+def influence_score(estimator, X, y=None, *, per_regularity=False):
     """Influence of each point of ``X`` on the complexity of a fitted model.
 
     Parameters
@@ -91,9 +117,13 @@ def influence_score(estimator, X, y=None):
         labelled point; without, the expected squared influence
         ``sigma^2 g(x)^2`` of each unlabelled point (the curiosity).
 
+    per_regularity : bool, default=False
+        One column per regularity instead of their total (see
+        :meth:`CuriousRegressor.influence_score`).
+
     Returns
     -------
-    scores : ndarray or dask array of shape (n_samples,)
+    scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_regularities)
         See :meth:`CuriousRegressor.influence_score`.
 
     Examples
@@ -108,8 +138,18 @@ def influence_score(estimator, X, y=None):
     array([0.    , 0.1922])
     """
     if is_dask_array(X):
+        if per_regularity:
+            return map_row_blocks(
+                partial(influence_score, per_regularity=True),
+                estimator,
+                X,
+                y,
+                n_columns=_n_regularities(estimator),
+            )
         return map_row_blocks(influence_score, estimator, X, y)
     estimator, X = _final_step(estimator, X)
+    if per_regularity:
+        return estimator.influence_score(X, y, per_regularity=True)
     return estimator.influence_score(X, y)
 
 
@@ -128,10 +168,16 @@ def regularity_sensitivity(estimator, X):
 
     Returns
     -------
-    sensitivity : ndarray or dask array of shape (n_samples,)
+    sensitivity : ndarray or dask array of shape (n_samples,) or (n_samples, n_regularities)
         See :meth:`CuriousRegressor.regularity_sensitivity`.
     """
     if is_dask_array(X):
-        return map_row_blocks(regularity_sensitivity, estimator, X)
+        n_regularities = _n_regularities(estimator)
+        return map_row_blocks(
+            regularity_sensitivity,
+            estimator,
+            X,
+            n_columns=n_regularities if n_regularities > 1 else None,
+        )
     estimator, X = _final_step(estimator, X)
     return estimator.regularity_sensitivity(X)
