@@ -31,6 +31,18 @@ def _non_negative_float(text):
     return value
 
 
+def _layer_sizes(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be widths >= 1 separated by commas, such as 32,32; got {text!r}"
+        )
+    return sizes
+
+
 _positive_int.__name__ = "integer"
 _non_negative_float.__name__ = "number"
 
@@ -88,8 +100,22 @@ def build_parser():
         "among 33 values from 1e-4 to 1e4)",
     )
     suggest.add_argument(
-        "--model", choices=["linear"], default="linear",
-        help="the regression model (default linear)",
+        "--model", choices=["linear", "mlp"], default="linear",
+        help="the regression model: 'linear' (ridge regression on the standardized features "
+        "and their polynomial terms) or 'mlp' (a neural network on the standardized features "
+        "and target, trained by L-BFGS; without --alpha it uses alpha = 1). Default linear.",
+    )
+    suggest.add_argument(
+        "--hidden-layer-sizes", type=_layer_sizes, default=(32,), metavar="W[,W...]",
+        help="widths of the MLP's hidden layers, such as 32,32 (default 32; --model mlp only)",
+    )
+    suggest.add_argument(
+        "--activation", choices=["tanh", "relu", "logistic"], default="tanh",
+        help="the MLP's activation (default tanh; --model mlp only)",
+    )
+    suggest.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the MLP's initial weights (default 0; --model mlp only)",
     )
     suggest.add_argument(
         "--degree", type=_positive_int, default=1, metavar="D",
@@ -108,6 +134,16 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "suggest" and args.model != "mlp":
+        given = [
+            option for option, default in
+            [("--hidden-layer-sizes", (32,)), ("--activation", "tanh"), ("--seed", 0)]
+            if getattr(args, option[2:].replace("-", "_")) != default
+        ]
+        if given:
+            _Parser(prog=f"{parser.prog} suggest").error(
+                f"{', '.join(given)}: only with --model mlp"
+            )
     if args.command == "demo":
         from ._demo import run_demo
 
@@ -124,6 +160,9 @@ def main(argv=None):
                 alpha=args.alpha,
                 model=args.model,
                 degree=args.degree,
+                hidden_layer_sizes=args.hidden_layer_sizes,
+                activation=args.activation,
+                random_state=args.seed,
                 out=args.out,
                 force=args.force,
             )
