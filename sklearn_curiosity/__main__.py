@@ -96,8 +96,8 @@ def build_parser():
     )
     suggest.add_argument(
         "--alpha", type=_non_negative_float, default=None, metavar="A",
-        help="regularization strength (default: chosen by leave-one-out cross-validation "
-        "among 33 values from 1e-4 to 1e4)",
+        help="regularization strength (default: for the linear model, chosen by "
+        "leave-one-out cross-validation among 33 values from 1e-4 to 1e4; 1 for the MLP)",
     )
     suggest.add_argument(
         "--model", choices=["linear", "mlp"], default="linear",
@@ -106,15 +106,15 @@ def build_parser():
         "and target, trained by L-BFGS; without --alpha it uses alpha = 1). Default linear.",
     )
     suggest.add_argument(
-        "--hidden-layer-sizes", type=_layer_sizes, default=(32,), metavar="W[,W...]",
+        "--hidden-layer-sizes", type=_layer_sizes, default=None, metavar="W[,W...]",
         help="widths of the MLP's hidden layers, such as 32,32 (default 32; --model mlp only)",
     )
     suggest.add_argument(
-        "--activation", choices=["tanh", "relu", "logistic"], default="tanh",
+        "--activation", choices=["tanh", "relu", "logistic"], default=None,
         help="the MLP's activation (default tanh; --model mlp only)",
     )
     suggest.add_argument(
-        "--seed", type=int, default=0,
+        "--seed", type=int, default=None,
         help="seed of the MLP's initial weights (default 0; --model mlp only)",
     )
     suggest.add_argument(
@@ -134,16 +134,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "suggest" and args.model != "mlp":
-        given = [
-            option for option, default in
-            [("--hidden-layer-sizes", (32,)), ("--activation", "tanh"), ("--seed", 0)]
-            if getattr(args, option[2:].replace("-", "_")) != default
-        ]
-        if given:
-            _Parser(prog=f"{parser.prog} suggest").error(
-                f"{', '.join(given)}: only with --model mlp"
-            )
     if args.command == "demo":
         from ._demo import run_demo
 
@@ -151,6 +141,21 @@ def main(argv=None):
     elif args.command == "suggest":
         from ._suggest import InputError, run_suggest
 
+        # The network's options given on the command line, by option name.
+        given = {
+            option: (parameter, value)
+            for option, parameter, value in [
+                ("--hidden-layer-sizes", "hidden_layer_sizes", args.hidden_layer_sizes),
+                ("--activation", "activation", args.activation),
+                ("--seed", "random_state", args.seed),
+            ]
+            if value is not None
+        }
+        if given and args.model != "mlp":
+            _Parser(prog=f"{parser.prog} suggest").error(
+                f"{', '.join(given)}: only with --model mlp"
+            )
+        network = dict(given.values())
         try:
             run_suggest(
                 args.labelled,
@@ -160,9 +165,7 @@ def main(argv=None):
                 alpha=args.alpha,
                 model=args.model,
                 degree=args.degree,
-                hidden_layer_sizes=args.hidden_layer_sizes,
-                activation=args.activation,
-                random_state=args.seed,
+                network=network,
                 out=args.out,
                 force=args.force,
             )

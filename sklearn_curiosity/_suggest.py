@@ -38,6 +38,9 @@ MLP_DEFAULT_ALPHA = 1.0
 # well within this, and sklearn's default of 200 often stops short.
 MLP_MAX_ITER = 2000
 
+# The network's settings that the command line exposes, and their defaults.
+NETWORK_DEFAULTS = {"hidden_layer_sizes": (32,), "activation": "tanh", "random_state": 0}
+
 # The intercept takes one row and the noise estimate at least one more; a
 # third leaves leave-one-out something to choose alpha with.
 MIN_LABELLED_ROWS = 3
@@ -191,17 +194,10 @@ def _leave_one_out_alpha(X_transformed, y):
     return float(CuriousRegressorCV(alphas=LOO_ALPHAS).fit(X_transformed, y).alpha_)
 
 
-def _regressor(model, alpha, hidden_layer_sizes, activation, random_state):
+def _regressor(model, alpha, network):
     if model == "linear":
         return CuriousRegressor(alpha=alpha)
-    return CuriousRegressor(
-        model="mlp",
-        alpha=alpha,
-        hidden_layer_sizes=hidden_layer_sizes,
-        activation=activation,
-        max_iter=MLP_MAX_ITER,
-        random_state=random_state,
-    )
+    return CuriousRegressor(model="mlp", alpha=alpha, max_iter=MLP_MAX_ITER, **network)
 
 
 def _is_damping_note(warning):
@@ -211,23 +207,13 @@ def _is_damping_note(warning):
     return "damped Hessian" in str(warning.message)
 
 
-def fit_and_rank(
-    X,
-    y,
-    X_pool,
-    *,
-    alpha=None,
-    model="linear",
-    degree=1,
-    hidden_layer_sizes=(32,),
-    activation="tanh",
-    random_state=0,
-):
+def fit_and_rank(X, y, X_pool, *, alpha=None, model="linear", degree=1, network=None):
     """Fit the pipeline on the labelled rows and score the candidates.
 
     The linear model's alpha, when not given, is chosen by leave-one-out; the
     MLP's is :data:`MLP_DEFAULT_ALPHA`, and the MLP learns the standardized
     target (predictions and scores are given back in the target's units).
+    ``network`` overrides some of :data:`NETWORK_DEFAULTS` for the MLP.
 
     Returns
     -------
@@ -262,7 +248,7 @@ def fit_and_rank(
         elif how == "default":
             alpha = MLP_DEFAULT_ALPHA
         pipeline = make_pipeline(
-            *steps, _regressor(model, alpha, hidden_layer_sizes, activation, random_state)
+            *steps, _regressor(model, alpha, {**NETWORK_DEFAULTS, **(network or {})})
         )
         pipeline.fit(X, (y - center) / scale)
         curiosity = influence_score(pipeline, X_pool)
@@ -299,9 +285,7 @@ def run_suggest(
     alpha=None,
     model="linear",
     degree=1,
-    hidden_layer_sizes=(32,),
-    activation="tanh",
-    random_state=0,
+    network=None,
     out=None,
     force=False,
     file=None,
@@ -324,9 +308,7 @@ def run_suggest(
     features, X, y, X_pool, pool_rows = read_data(labelled, candidates, target)
     try:
         pipeline, how, prediction, curiosity, order, target_scale, notes = fit_and_rank(
-            X, y, X_pool, alpha=alpha, model=model, degree=degree,
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            random_state=random_state,
+            X, y, X_pool, alpha=alpha, model=model, degree=degree, network=network
         )
     except (ValueError, Warning) as exc:
         message = " ".join(str(exc).split())
@@ -341,8 +323,12 @@ def run_suggest(
     }[how]
     terms = "" if degree == 1 else f" and their polynomial terms up to degree {degree}"
     if model == "mlp":
-        layers = ",".join(str(width) for width in hidden_layer_sizes)
-        what = f"an MLP (hidden layers {layers}, {activation}, seed {random_state})"
+        settings = {**NETWORK_DEFAULTS, **(network or {})}
+        layers = ",".join(str(width) for width in settings["hidden_layer_sizes"])
+        what = (
+            f"an MLP (hidden layers {layers}, {settings['activation']}, "
+            f"seed {settings['random_state']})"
+        )
         how += ", on the standardized target"
         if alpha is None:
             how += "; choose another with --alpha"
