@@ -31,6 +31,18 @@ def _non_negative_float(text):
     return value
 
 
+def _layer_sizes(text):
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be widths >= 1 separated by commas, such as 32,32; got {text!r}"
+        )
+    return sizes
+
+
 _positive_int.__name__ = "integer"
 _non_negative_float.__name__ = "number"
 
@@ -84,12 +96,26 @@ def build_parser():
     )
     suggest.add_argument(
         "--alpha", type=_non_negative_float, default=None, metavar="A",
-        help="regularization strength (default: chosen by leave-one-out cross-validation "
-        "among 33 values from 1e-4 to 1e4)",
+        help="regularization strength (default: for the linear model, chosen by "
+        "leave-one-out cross-validation among 33 values from 1e-4 to 1e4; 1 for the MLP)",
     )
     suggest.add_argument(
-        "--model", choices=["linear"], default="linear",
-        help="the regression model (default linear)",
+        "--model", choices=["linear", "mlp"], default="linear",
+        help="the regression model: 'linear' (ridge regression on the standardized features "
+        "and their polynomial terms) or 'mlp' (a neural network on the standardized features "
+        "and target, trained by L-BFGS; without --alpha it uses alpha = 1). Default linear.",
+    )
+    suggest.add_argument(
+        "--hidden-layer-sizes", type=_layer_sizes, default=None, metavar="W[,W...]",
+        help="widths of the MLP's hidden layers, such as 32,32 (default 32; --model mlp only)",
+    )
+    suggest.add_argument(
+        "--activation", choices=["tanh", "relu", "logistic"], default=None,
+        help="the MLP's activation (default tanh; --model mlp only)",
+    )
+    suggest.add_argument(
+        "--seed", type=int, default=None,
+        help="seed of the MLP's initial weights (default 0; --model mlp only)",
     )
     suggest.add_argument(
         "--degree", type=_positive_int, default=1, metavar="D",
@@ -115,6 +141,21 @@ def main(argv=None):
     elif args.command == "suggest":
         from ._suggest import InputError, run_suggest
 
+        # The network's options given on the command line, by option name.
+        given = {
+            option: (parameter, value)
+            for option, parameter, value in [
+                ("--hidden-layer-sizes", "hidden_layer_sizes", args.hidden_layer_sizes),
+                ("--activation", "activation", args.activation),
+                ("--seed", "random_state", args.seed),
+            ]
+            if value is not None
+        }
+        if given and args.model != "mlp":
+            _Parser(prog=f"{parser.prog} suggest").error(
+                f"{', '.join(given)}: only with --model mlp"
+            )
+        network = dict(given.values())
         try:
             run_suggest(
                 args.labelled,
@@ -124,6 +165,7 @@ def main(argv=None):
                 alpha=args.alpha,
                 model=args.model,
                 degree=args.degree,
+                network=network,
                 out=args.out,
                 force=args.force,
             )

@@ -28,6 +28,19 @@ from .scores import influence_score
 # The grid that leave-one-out chooses alpha from when --alpha is not given.
 LOO_ALPHAS = np.logspace(-4, 4, 33)
 
+# The MLP's regularity when --alpha is not given: leave-one-out is closed
+# form for the linear model only, and K-fold refits of a network over the
+# grid would take minutes. The target is standardized for the MLP, so this
+# alpha means the same for every target's units.
+MLP_DEFAULT_ALPHA = 1.0
+
+# lbfgs iterations for the MLP: a spreadsheet's few hundred rows converge
+# well within this, and sklearn's default of 200 often stops short.
+MLP_MAX_ITER = 2000
+
+# The network's settings that the command line exposes, and their defaults.
+NETWORK_DEFAULTS = {"hidden_layer_sizes": (32,), "activation": "tanh", "random_state": 0}
+
 # The intercept takes one row and the noise estimate at least one more; a
 # third leaves leave-one-out something to choose alpha with.
 MIN_LABELLED_ROWS = 3
@@ -181,35 +194,76 @@ def _leave_one_out_alpha(X_transformed, y):
     return float(CuriousRegressorCV(alphas=LOO_ALPHAS).fit(X_transformed, y).alpha_)
 
 
-def fit_and_rank(X, y, X_pool, *, alpha=None, model="linear", degree=1):
+def _regressor(model, alpha, network):
+    if model == "linear":
+        return CuriousRegressor(alpha=alpha)
+    return CuriousRegressor(model="mlp", alpha=alpha, max_iter=MLP_MAX_ITER, **network)
+
+
+def _is_damping_note(warning):
+    # A network often stops where its Hessian is not positive definite; the
+    # tangent then uses a documented damping, which is worth a note, not a
+    # refusal (see CuriousRegressor, tangent_solver).
+    return "damped Hessian" in str(warning.message)
+
+
+def fit_and_rank(X, y, X_pool, *, alpha=None, model="linear", degree=1, network=None):
     """Fit the pipeline on the labelled rows and score the candidates.
+
+    The linear model's alpha, when not given, is chosen by leave-one-out; the
+    MLP's is :data:`MLP_DEFAULT_ALPHA`, and the MLP learns the standardized
+    target (predictions and scores are given back in the target's units).
+    ``network`` overrides some of :data:`NETWORK_DEFAULTS` for the MLP.
 
     Returns
     -------
     pipeline : Pipeline
         The fitted pipeline, ending in a CuriousRegressor.
-    alpha_chosen : bool
-        Whether alpha was chosen by leave-one-out.
+    how : {"given", "leave-one-out", "default"}
+        Where alpha came from.
     prediction, curiosity : ndarray of shape (n_candidates,)
         Predicted target and curiosity score of each candidate.
     order : ndarray of shape (n_candidates,)
         Candidate indices from the most to the least curious (ties keep
         the file's order).
+    target_scale : float
+        The target's standard deviation for the MLP (1 for the linear model).
+    notes : list of str
+        Warnings worth showing that do not invalidate the ranking.
     """
     steps = _preprocessing(degree)
-    alpha_chosen = alpha is None
-    with warnings.catch_warnings():
-        # A warning here (e.g. no residual degrees of freedom left, so no
-        # candidate can be scored) means the ranking cannot be trusted: it is
+    how = "given" if alpha is not None else "leave-one-out" if model == "linear" else "default"
+    center, scale = 0.0, 1.0
+    if model == "mlp":
+        center, scale = float(np.mean(y)), float(np.std(y))
+        if not scale > 0:
+            raise ValueError("the target is constant, so there is nothing to learn.")
+    with warnings.catch_warnings(record=True) as caught:
+        # Any other warning (e.g. no residual degrees of freedom left, or an
+        # unconverged network) means the ranking cannot be trusted: it is
         # reported as the error, not printed above a table.
-        warnings.simplefilter("error")
-        if alpha_chosen:
+        warnings.simplefilter("always")
+        if how == "leave-one-out":
             alpha = _leave_one_out_alpha(make_pipeline(*steps).fit_transform(X, y), y)
-        pipeline = make_pipeline(*steps, CuriousRegressor(model=model, alpha=alpha))
-        pipeline.fit(X, y)
+        elif how == "default":
+            alpha = MLP_DEFAULT_ALPHA
+        pipeline = make_pipeline(
+            *steps, _regressor(model, alpha, {**NETWORK_DEFAULTS, **(network or {})})
+        )
+        pipeline.fit(X, (y - center) / scale)
         curiosity = influence_score(pipeline, X_pool)
+    notes = []
+    for warning in caught:
+        if model == "mlp" and _is_damping_note(warning):
+            notes.append(" ".join(str(warning.message).split()))
+        else:
+            raise warning.message
+    # f = center + scale * f', so g and the noise sd scale by `scale` and the
+    # curiosity sigma^2 g^2 by scale**4.
+    prediction = center + scale * pipeline.predict(X_pool)
+    curiosity = scale**4 * curiosity
     order = np.argsort(-curiosity, kind="stable")
-    return pipeline, alpha_chosen, pipeline.predict(X_pool), curiosity, order
+    return pipeline, how, prediction, curiosity, order, scale, notes
 
 
 def _format(value):
@@ -231,6 +285,7 @@ def run_suggest(
     alpha=None,
     model="linear",
     degree=1,
+    network=None,
     out=None,
     force=False,
     file=None,
@@ -252,30 +307,45 @@ def run_suggest(
 
     features, X, y, X_pool, pool_rows = read_data(labelled, candidates, target)
     try:
-        pipeline, alpha_chosen, prediction, curiosity, order = fit_and_rank(
-            X, y, X_pool, alpha=alpha, model=model, degree=degree
+        pipeline, how, prediction, curiosity, order, target_scale, notes = fit_and_rank(
+            X, y, X_pool, alpha=alpha, model=model, degree=degree, network=network
         )
     except (ValueError, Warning) as exc:
         message = " ".join(str(exc).split())
         raise InputError(f"Cannot fit the model on {len(y)} labelled rows: {message}") from None
 
     reg = pipeline[-1]
-    how = (
-        f"chosen by leave-one-out among {len(LOO_ALPHAS)} values "
-        f"from {LOO_ALPHAS[0]:g} to {LOO_ALPHAS[-1]:g}"
-        if alpha_chosen
-        else "given"
-    )
+    how = {
+        "leave-one-out": f"chosen by leave-one-out among {len(LOO_ALPHAS)} values "
+        f"from {LOO_ALPHAS[0]:g} to {LOO_ALPHAS[-1]:g}",
+        "given": "given",
+        "default": "the MLP's default",
+    }[how]
     terms = "" if degree == 1 else f" and their polynomial terms up to degree {degree}"
+    if model == "mlp":
+        settings = {**NETWORK_DEFAULTS, **(network or {})}
+        layers = ",".join(str(width) for width in settings["hidden_layer_sizes"])
+        what = (
+            f"an MLP (hidden layers {layers}, {settings['activation']}, "
+            f"seed {settings['random_state']})"
+        )
+        how += ", on the standardized target"
+        if alpha is None:
+            how += "; choose another with --alpha"
+    else:
+        what = "a linear"
     say(
-        f"Fitted a {model} CuriousRegressor on {len(y)} labelled rows "
+        f"Fitted {what} CuriousRegressor on {len(y)} labelled rows "
         f"of {os.path.basename(labelled)} to predict {target!r} "
         f"from {len(features)} feature(s){terms}."
     )
     say(
-        f"alpha = {reg.alpha:.4g} ({how}); noise sd {np.sqrt(reg.noise_variance_):.4g}, "
+        f"alpha = {reg.alpha:.4g} ({how}); "
+        f"noise sd {target_scale * np.sqrt(reg.noise_variance_):.4g}, "
         f"effective dof {reg.effective_dof_:.3g}."
     )
+    for note in notes:
+        say(f"Note: {note}")
     say()
     shown = order[:n_show]
     say(

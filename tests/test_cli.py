@@ -82,11 +82,26 @@ def oracle_curiosity(alpha, degree=1):
     return oracle.predict(X_pool), influence_score(oracle, X_pool)
 
 
+def mlp_oracle_curiosity(hidden_layer_sizes):
+    """The MLP's predictions and curiosity, in the target's units, from a
+    pipeline fitted here on the target rescaled by hand: with f = m + s f',
+    g = s g' and sigma = s sigma', so the curiosity sigma^2 g^2 is s**4 times."""
+    X, y, X_pool = make_data()
+    m, s = y.mean(), y.std()
+    network = CuriousRegressor(
+        model="mlp", alpha=1.0, hidden_layer_sizes=hidden_layer_sizes, max_iter=2000,
+        random_state=0,
+    )
+    oracle = make_pipeline(StandardScaler(), network).fit(X, (y - m) / s)
+    return m + s * oracle.predict(X_pool), s**4 * influence_score(oracle, X_pool)
+
+
 def good_runs(tmp_path_factory):
     """The successful runs' subprocesses, by name: (directory, process)."""
     runs = {
         "leave-one-out": ["-n", 3, "--out", "ranked.csv"],
         "existing out": ["--out", "ranked.csv"],
+        "mlp": ["--model", "mlp", "--hidden-layer-sizes", "8", "-n", 3, "--out", "ranked.csv"],
     }
     started = {}
     for name, options in runs.items():
@@ -107,13 +122,19 @@ def results(tmp_path_factory):
     for case in SUBPROCESS_CASES:
         directory = tmp_path_factory.mktemp("cli")
         started[case] = (directory, start(*spoiled_arguments(directory, case), cwd=directory))
+    for options in BAD_MLP_OPTIONS:
+        directory = tmp_path_factory.mktemp("cli")
+        labelled, candidates = write_files(directory)
+        started[options] = (directory, start(
+            "suggest", labelled, candidates, "--target", "yield", *options, cwd=directory
+        ))
     return {name: (directory, finish(process)) for name, (directory, process) in started.items()}
 
 
-def check_ranking(directory, stdout, alpha, degree):
+def check_ranking(directory, stdout, alpha=None, degree=1, oracle=None):
     """``ranked.csv`` and the printed top 3 match an independently built pipeline."""
     _, _, X_pool = make_data()
-    prediction, curiosity = oracle_curiosity(alpha, degree)
+    prediction, curiosity = oracle if oracle is not None else oracle_curiosity(alpha, degree)
     expected_order = np.argsort(-curiosity)
 
     header, rows = read_csv(directory / "ranked.csv")
@@ -162,6 +183,20 @@ def test_suggest_chooses_alpha_by_leave_one_out_and_ranks_as_an_oracle(results):
     assert f"alpha = {best:.4g} (chosen by leave-one-out" in result.stdout
     # Oracle of the ranking: a pipeline built here with that alpha.
     check_ranking(directory, result.stdout, best, degree=1)
+
+
+@pytest.mark.filterwarnings("ignore:The Hessian of the training objective is not positive")
+def test_suggest_with_an_mlp_ranks_as_an_oracle(results):
+    directory, result = results["mlp"]
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "Fitted an MLP (hidden layers 8, tanh, seed 0)" in result.stdout
+    assert "alpha = 1 (the MLP's default, on the standardized target" in result.stdout
+    # A damped tangent is reported as a note above the table, not as a failure.
+    stdout = "\n".join(
+        line for line in result.stdout.splitlines() if not line.startswith("Note: ")
+    )
+    check_ranking(directory, stdout, oracle=mlp_oracle_curiosity((8,)))
 
 
 def test_suggest_with_given_alpha_and_polynomial_terms(tmp_path, capsys):
@@ -296,6 +331,27 @@ def test_bad_input_gets_one_clear_line_and_a_failure_status(results, capsys, tmp
         assert fragment in lines[0]
 
 
+# Bad values of the MLP's options, each run as a subprocess: (options, expected).
+BAD_MLP_OPTIONS = {
+    ("--model", "mlp", "--hidden-layer-sizes", "32,0"): "--hidden-layer-sizes: must be widths",
+    ("--model", "mlp", "--hidden-layer-sizes", "wide"): "got 'wide'",
+    ("--model", "mlp", "--activation", "softmax"): "--activation: invalid choice: 'softmax'",
+    ("--model", "mlp", "--seed", "x"): "--seed: invalid int value: 'x'",
+    ("--hidden-layer-sizes", "8"): "--hidden-layer-sizes: only with --model mlp",
+}
+
+
+@pytest.mark.parametrize("options", BAD_MLP_OPTIONS)
+def test_bad_mlp_options_get_one_line(results, options):
+    _, result = results[options]
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("python -m sklearn_curiosity suggest: error:")
+    assert BAD_MLP_OPTIONS[options] in result.stderr
+
+
 # Usage errors and --help are argparse's: checked in-process, without a subprocess each.
 @pytest.mark.parametrize(
     "args, expected",
@@ -333,8 +389,10 @@ def test_every_command_has_help(capsys, command):
     stdout = capsys.readouterr().out
     assert stdout.startswith("usage:")
     if command == ["suggest"]:
-        for option in ["--target", "--alpha", "--model", "--degree", "--out", "--force", "-n"]:
+        for option in ["--target", "--alpha", "--model", "--degree", "--out", "--force", "-n",
+                       "--hidden-layer-sizes", "--activation", "--seed"]:
             assert option in stdout
+        assert "{linear,mlp}" in stdout
 
 
 def test_console_script_is_declared():
