@@ -179,7 +179,26 @@ class ObjectiveHessianProduct:
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.params = params
 
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
     def __call__(self, vector):
         return self.model.loss_hvp(
             self.params, self.X, self.y, self.sample_weight, vector
         ) + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)
+
+    def batch(self, rows, vector):
+        """Unbiased estimate of ``H v`` from the rows ``rows`` (mini-batch HVP).
+
+        The batch's data term is scaled up by the total sample weight over
+        the batch's; the penalty's term is exact.
+        """
+        weights = self.sample_weight[rows]
+        batch_weight = weights.sum()
+        data = 0.0
+        if batch_weight > 0:
+            data = (self.sample_weight.sum() / batch_weight) * self.model.loss_hvp(
+                self.params, self.X[rows], self.y[rows], weights, vector
+            )
+        return data + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)
