@@ -107,13 +107,17 @@ def train_minibatch(
             # the penalty scaled by the batch's share of the total weight.
             share = wb.sum() / weight_total
             scale = 1.0 / wb.sum()
-            loss, grad = model.loss_grad(params, Xb, yb, wb)
+            if track_tangent:
+                # One fused pass: the gradient and H_B tau share the forward.
+                loss, grad, loss_hvp = model.loss_grad_hvp(params, Xb, yb, wb, tangent)
+            else:
+                loss, grad = model.loss_grad(params, Xb, yb, wb)
             grad = scale * (grad + share * regularizer.gradient(alpha, params))
             epoch_loss += scale * (loss + share * regularizer.value(alpha, params)) * len(idx)
             if track_tangent:
                 # d/dalpha of the batch gradient: H_B tau + d_alpha grad R.
                 d_grad = scale * (
-                    model.loss_hvp(params, Xb, yb, wb, tangent)
+                    loss_hvp
                     + share
                     * (regularizer.hessian_vector_product(alpha, params, tangent) + penalized_rhs(params, alpha))
                 )

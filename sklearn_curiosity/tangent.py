@@ -210,14 +210,16 @@ class NetworkHessian:
                     2 * self.damping,
                     self.damping - curvature / dd + _DAMPING_FLOOR * self._max_rayleigh,
                 )
+                where, value = "curvature met by CG", curvature / dd
                 if restarts == 0:
                     # CG alone may miss negative directions: ask Lanczos.
                     lowest = self._lowest_eigenvalue()
                     if lowest is not None and lowest < 0:
                         damping = max(damping, -lowest + _DAMPING_FLOOR * self._max_rayleigh)
+                        where, value = "smallest eigenvalue (Lanczos)", lowest
                 self.damping = damping
                 if not self._warned:
-                    self._warn_indefinite(curvature / dd, "curvature met by CG")
+                    self._warn_indefinite(value, where)
                 # Restart from the current iterate with the new damping.
                 restarts += 1
                 r = rhs - self.matvec(x)

@@ -61,6 +61,9 @@ def test_hand_written_derivatives_equal_autograd(activation):
             auto.loss_hvp(params, X, y, w, v, gauss_newton=True),
         ),
     ]
+    # The fused pass of the forward tangent's training step.
+    _, fused_grad, fused_hvp = analytic.loss_grad_hvp(params, X, y, w, v)
+    pairs += [(fused_grad, auto.loss_grad(params, X, y, w)[1]), (fused_hvp, auto.loss_hvp(params, X, y, w, v))]
     for mine, oracle in pairs:
         np.testing.assert_allclose(mine, oracle, rtol=1e-8, atol=1e-10)
     # The exact HVP is autograd's full Hessian (an oracle independent of both).
