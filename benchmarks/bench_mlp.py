@@ -10,7 +10,8 @@
 
 Each timing is the best of ``--repeat`` runs. Run:
 
-    python benchmarks/bench_mlp.py
+    python benchmarks/bench_mlp.py            # the issue's sizes
+    python benchmarks/bench_mlp.py --quick    # tiny sizes, seconds (smoke test)
 """
 
 import argparse
@@ -22,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 from sklearn_curiosity import CuriousRegressor
-from sklearn_curiosity._training import train_minibatch
+from sklearn_curiosity._training import train_lbfgs, train_minibatch
 from sklearn_curiosity.models import MLP
 from sklearn_curiosity.regularizers import L2Regularizer
 
@@ -36,13 +37,19 @@ def best_time(func, repeat):
     return min(times)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.simplefilter("ignore", UserWarning)  # damping at saddles after 20 iterations
     rng = np.random.RandomState(0)
-    n, d, hidden = 5000, 10, (32,)
+    n, d, hidden = (300, 5, (8,)) if args.quick else (5000, 10, (32,))
+    n_pool = 2000 if args.quick else 100_000
+    if args.quick:
+        args.repeat = 1
+    results = {}
     X = rng.normal(size=(n, d))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=n)
     w = np.ones(n)
@@ -60,13 +67,16 @@ def main():
 
     off = best_time(lambda: train(False), args.repeat)
     on = best_time(lambda: train(True), args.repeat)
+    results["forward_over_off"] = on / off
     print(f"1. adam training, 10 epochs, n={n}, p={params0.size}: tangent off {off:.3f}s, "
           f"forward tangent {on:.3f}s, ratio {on / off:.2f} (target <= 2)")
 
-    for solver, kw in [("adam", dict(batch_size=200)), ("lbfgs", {})]:
+    # The fit includes the tangent (there is no switch to turn it off): the
+    # forward tangent for adam, the exact one (auto at p <= 500) for lbfgs.
+    for solver, kw, tangent in [("adam", dict(batch_size=200), "forward"), ("lbfgs", {}, "exact")]:
         ours = CuriousRegressor(
             model="mlp", alpha=1e-4, hidden_layer_sizes=hidden, solver=solver, max_iter=20,
-            tol=None if solver == "adam" else 0.0, random_state=0, tangent_solver="cg", **kw,
+            tol=None if solver == "adam" else 0.0, random_state=0, tangent_solver=tangent, **kw,
         )
         theirs = MLPRegressor(
             hidden_layer_sizes=hidden, alpha=1e-4, solver=solver, max_iter=20, tol=0.0, n_iter_no_change=1000,
@@ -74,17 +84,32 @@ def main():
         )
         t_ours = best_time(lambda: ours.fit(X, y), args.repeat)
         t_theirs = best_time(lambda: theirs.fit(X, y), args.repeat)
-        print(f"2. fit {solver}, 20 iterations: CuriousRegressor {t_ours:.3f}s (with cg tangent), "
+        # The same training without the tangent, effective dof and Hessian.
+        if solver == "adam":
+            train_only = lambda: train_minibatch(  # noqa: E731
+                model, reg, 1e-4, X, y, w, params0, solver="adam", batch_size=200,
+                learning_rate_init=1e-3, max_iter=20, tol=None,
+                random_state=np.random.RandomState(0),
+            )
+        else:
+            train_only = lambda: train_lbfgs(model, reg, 1e-4, X, y, w, params0, 20, 0.0)  # noqa: E731
+        t_train = best_time(train_only, args.repeat)
+        results[f"train_{solver}_over_sklearn"] = t_train / t_theirs
+        print(f"2. training only {solver}, 20 iterations: ours {t_train:.3f}s, MLPRegressor "
+              f"{t_theirs:.3f}s, ratio {t_train / t_theirs:.2f}")
+        results[f"fit_{solver}_over_sklearn"] = t_ours / t_theirs
+        print(f"2. fit {solver}, 20 iterations: CuriousRegressor {t_ours:.3f}s (with {tangent} tangent), "
               f"MLPRegressor {t_theirs:.3f}s, ratio {t_ours / t_theirs:.2f} (target <= 1.5)")
 
     fitted = CuriousRegressor(model="mlp", hidden_layer_sizes=hidden, max_iter=20, random_state=0).fit(X[:500], y[:500])
-    X_big = rng.normal(size=(100_000, d))
+    X_big = rng.normal(size=(n_pool, d))
     t_pred = best_time(lambda: fitted.predict(X_big), args.repeat)
     t_sens = best_time(lambda: fitted.regularity_sensitivity(X_big), args.repeat)
-    print(f"3. 100,000 rows: predict {t_pred:.3f}s, regularity_sensitivity {t_sens:.3f}s, "
+    results["sensitivity_over_predict"] = t_sens / t_pred
+    print(f"3. {n_pool:,} rows: predict {t_pred:.3f}s, regularity_sensitivity {t_sens:.3f}s, "
           f"ratio {t_sens / t_pred:.2f} (target <= 3)")
 
-    d_big, hidden_big = 14, (64,)
+    d_big, hidden_big = (4, (8,)) if args.quick else (14, (64,))
     X_h = rng.normal(size=(1000, d_big))
     y_h = rng.normal(size=1000)
     w_h = np.ones(1000)
@@ -95,8 +120,10 @@ def main():
     v = rng.normal(size=p.size)
     t_hand = best_time(lambda: analytic.loss_hvp(p, X_h, y_h, w_h, v), args.repeat * 5)
     t_auto = best_time(lambda: auto.loss_hvp(p, X_h, y_h, w_h, v), args.repeat * 5)
+    results["autograd_over_hand_hvp"] = t_auto / t_hand
     print(f"4. HVP at p={p.size}, n=1000: hand-written {t_hand * 1e3:.2f}ms, autograd "
           f"{t_auto * 1e3:.2f}ms, speed-up {t_auto / t_hand:.1f}x (target >= 20)")
+    return results
 
 
 if __name__ == "__main__":

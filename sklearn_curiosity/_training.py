@@ -107,13 +107,17 @@ def train_minibatch(
             # the penalty scaled by the batch's share of the total weight.
             share = wb.sum() / weight_total
             scale = 1.0 / wb.sum()
-            loss, grad = model.loss_grad(params, Xb, yb, wb)
+            if track_tangent:
+                # One fused pass: the gradient and H_B tau share the forward.
+                loss, grad, loss_hvp = model.loss_grad_hvp(params, Xb, yb, wb, tangent)
+            else:
+                loss, grad = model.loss_grad(params, Xb, yb, wb)
             grad = scale * (grad + share * regularizer.gradient(alpha, params))
             epoch_loss += scale * (loss + share * regularizer.value(alpha, params)) * len(idx)
             if track_tangent:
                 # d/dalpha of the batch gradient: H_B tau + d_alpha grad R.
                 d_grad = scale * (
-                    model.loss_hvp(params, Xb, yb, wb, tangent)
+                    loss_hvp
                     + share
                     * (regularizer.hessian_vector_product(alpha, params, tangent) + penalized_rhs(params, alpha))
                 )
@@ -179,7 +183,26 @@ class ObjectiveHessianProduct:
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.params = params
 
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
     def __call__(self, vector):
         return self.model.loss_hvp(
             self.params, self.X, self.y, self.sample_weight, vector
         ) + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)
+
+    def batch(self, rows, vector):
+        """Unbiased estimate of ``H v`` from the rows ``rows`` (mini-batch HVP).
+
+        The batch's data term is scaled up by the total sample weight over
+        the batch's; the penalty's term is exact.
+        """
+        weights = self.sample_weight[rows]
+        batch_weight = weights.sum()
+        data = 0.0
+        if batch_weight > 0:
+            data = (self.sample_weight.sum() / batch_weight) * self.model.loss_hvp(
+                self.params, self.X[rows], self.y[rows], weights, vector
+            )
+        return data + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)

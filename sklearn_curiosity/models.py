@@ -176,6 +176,11 @@ class Model:
         loss_grad = grad(self._data_loss)
         return make_jvp(loss_grad)(params, X, y, sample_weight)(direction)[1]
 
+    def loss_grad_hvp(self, params, X, y, sample_weight, direction):
+        """``(loss, grad, H v)`` of the data loss; a model may share their passes."""
+        loss, grad = self.loss_grad(params, X, y, sample_weight)
+        return loss, grad, self.loss_hvp(params, X, y, sample_weight, direction)
+
 
 def _make_vjp(fun, x):
     from autograd.core import make_vjp
@@ -362,6 +367,16 @@ class MLP(Model):
     def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
         if self.differentiation == "autograd":
             return super().loss_hvp(params, X, y, sample_weight, direction, gauss_newton)
+        return self._r_backprop(params, X, y, sample_weight, direction, gauss_newton)[2]
+
+    def loss_grad_hvp(self, params, X, y, sample_weight, direction):
+        # One forward pass and one backward sweep give both (the forward
+        # tangent's training step): the R-backward already carries the deltas.
+        if self.differentiation == "autograd":
+            return super().loss_grad_hvp(params, X, y, sample_weight, direction)
+        return self._r_backprop(params, X, y, sample_weight, direction, False, with_grad=True)
+
+    def _r_backprop(self, params, X, y, sample_weight, direction, gauss_newton, with_grad=False):
         # Pearlmutter's R-operator: forward then backward passes of the
         # directional derivatives of every intermediate quantity.
         act = _ACTIVATIONS[self.activation]
@@ -380,10 +395,13 @@ class MLP(Model):
             Ra[i + 1] = dphi(acts[i + 1]) * rz if i < n_layers - 1 else rz
         resid = acts[-1][:, 0] - y
         delta = (sample_weight * resid)[:, None]
+        loss = 0.5 * float(delta[:, 0] @ resid) if with_grad else None
         Rdelta = sample_weight[:, None] * Ra[-1]
-        grads = []
+        grads, plain = [], []
         for i in range(n_layers - 1, -1, -1):
             W, dW = layers[i][0], dlayers[i][0]
+            if with_grad:
+                plain.append((safe_sparse_dot(acts[i].T, delta), delta.sum(axis=0)))
             RgW = safe_sparse_dot(acts[i].T, Rdelta)
             if not gauss_newton and Ra[i] is not None:
                 RgW = RgW + Ra[i].T @ delta
@@ -397,4 +415,5 @@ class MLP(Model):
                     back = back * dphi(acts[i])
                 delta = (delta @ W.T) * dphi(acts[i])
                 Rdelta = back
-        return self._flatten(grads[::-1])
+        hvp = self._flatten(grads[::-1])
+        return loss, (self._flatten(plain[::-1]) if with_grad else None), hvp

@@ -8,18 +8,28 @@ beyond what the Hessian object offers.
   own Cholesky factor; for a network :class:`NetworkHessian` with
   ``method="exact"``), one solve; with ``method="cg"`` the same call runs
   Hessian-free conjugate gradients.
+- :func:`lissa_solve`: the stochastic Neumann series (LiSSA) on mini-batch
+  Hessian-vector products, for very large ``n``.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
 
-import numpy as np
+from numbers import Integral, Real
 
-# Relative size of the smallest Cholesky pivot below which H is treated as
-# singular, and the relative damping added then.
-_SINGULAR_PIVOT = 1e-10
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+# H counts as ill-conditioned when its smallest eigenvalue (or a Cholesky
+# pivot squared, which bounds it from above) is at most this fraction of its
+# largest; the damping then restores that condition number.
+_ILL_CONDITIONED = 1e-10
+# Relative damping added beyond the negative curvature of an indefinite H.
 _DAMPING_FLOOR = 1e-6
+# Conjugate gradients raise the damping and restart at most this many times.
+_MAX_CG_RESTARTS = 8
 
 
 def exact_tangent(hessian, regularizer, params, alpha=None):
@@ -56,14 +66,29 @@ class NetworkHessian:
     solves with conjugate gradients on Hessian-vector products, never forming
     ``H``.
 
-    If the exact ``H`` is not positive definite (the training stopped near a
-    saddle or a flat direction), a :class:`UserWarning` is raised and ``H`` is
-    damped to ``H + lambda I`` with ``lambda = max(0, -lambda_min) + 1e-6 *
-    max(1, lambda_max)``: the tangent is then that of the locally convexified
-    objective. "Not positive definite" includes numerically singular: a
-    Cholesky pivot below ``1e-10`` times the largest diagonal entry. CG damps
-    by the curvature it meets when a search direction has non-positive
-    curvature.
+    Damping. Every solve is with ``H + damping I``; ``damping`` is 0 unless
+    ``H`` is found unfit for a solve, which a :class:`UserWarning` reports
+    together with the damping used:
+
+    - *indefinite* (smallest eigenvalue ``lambda_min < -1e-10 * lambda_max``:
+      training stopped near a saddle): ``damping = -lambda_min + 1e-6 * lambda_max``, the
+      tangent of the locally convexified objective;
+    - *ill-conditioned* (``|lambda_min| <= 1e-10 * lambda_max``, for
+      example the unpenalized bias of a dead hidden unit):
+      ``damping = max(0, -lambda_min) + 1e-10 * lambda_max``, which caps the condition number near
+      1e10 and barely moves the well-determined directions.
+
+    "exact" decides from the eigenvalues of the dense ``H`` (computed only if
+    the Cholesky factorization fails or has a pivot squared below ``1e-10``
+    times the largest diagonal entry). "cg" decides from the curvature
+    ``d^T H d / d^T d`` of its search directions: negative curvature raises
+    the damping by that much plus ``1e-6`` times the largest curvature met
+    (at least doubling it, and at first to the Lanczos estimate of
+    ``-lambda_min``, which CG alone can miss) and restarts from the current
+    iterate; at most 8
+    restarts and ``cg_maxiter`` Hessian-vector products in all (default
+    ``2 * n_params``), so a solve always ends; a ConvergenceWarning says when
+    it ended before ``cg_tol``.
     """
 
     def __init__(self, hvp, n_params, method="exact", cg_tol=1e-10, cg_maxiter=None):
@@ -85,85 +110,285 @@ class NetworkHessian:
         eye = np.eye(self.n_params)
         H = np.column_stack([self.hvp(e) for e in eye])
         H = 0.5 * (H + H.T)
-        scale = max(1.0, float(np.abs(np.diag(H)).max()))
+        # Relative test only: a Hessian that is small overall (badly scaled
+        # data or targets) is not singular for that.
+        scale = float(np.abs(np.diag(H)).max())
         try:
             cholesky = linalg.cholesky(H, lower=True, check_finite=False)
-            if np.diag(cholesky).min() ** 2 > _SINGULAR_PIVOT * scale:
+            if np.diag(cholesky).min() ** 2 > _ILL_CONDITIONED * scale:
                 self.cholesky = cholesky
                 return
         except linalg.LinAlgError:
             pass
-        # Not positive definite, or numerically singular (for example the
-        # unpenalized bias of a hidden unit whose output weight is zero).
         eigvals = linalg.eigvalsh(H)
-        self.damping = max(0.0, -eigvals[0]) + _DAMPING_FLOOR * max(1.0, eigvals[-1])
-        warnings.warn(
-            "The Hessian of the training objective is not positive definite at "
-            f"the fitted parameters (smallest eigenvalue {eigvals[0]:.3g}): the "
-            "training stopped near a saddle or along a flat direction (such as a "
-            "dead hidden unit). The tangent uses the damped Hessian "
-            f"H + {self.damping:.3g} I. Train longer, raise alpha, or use fewer "
-            "hidden units.",
-            UserWarning,
-        )
+        lowest, highest = eigvals[0], max(eigvals[-1], np.finfo(float).tiny)
+        # A negative eigenvalue within rounding of zero is a flat direction.
+        if lowest < -_ILL_CONDITIONED * highest:
+            self.damping = -lowest + _DAMPING_FLOOR * highest
+            self._warn_indefinite(lowest, "smallest eigenvalue")
+        elif lowest <= _ILL_CONDITIONED * highest:
+            self.damping = max(0.0, -lowest) + _ILL_CONDITIONED * highest
+            warnings.warn(
+                "The Hessian of the training objective is ill-conditioned at the "
+                f"fitted parameters (eigenvalues from {lowest:.3g} to {highest:.3g}, "
+                f"condition number above {1 / _ILL_CONDITIONED:.0e}): some direction "
+                "is (nearly) flat, such as a dead hidden unit or an unpenalized "
+                f"parameter the data do not determine. The tangent uses the damped "
+                f"Hessian H + {self.damping:.3g} I. Raise alpha, use fewer hidden "
+                "units, or scale the features.",
+                UserWarning,
+            )
+        # else: a small pivot with a well-conditioned spectrum; no damping.
         H.flat[:: self.n_params + 1] += self.damping
         self.cholesky = linalg.cholesky(H, lower=True, check_finite=False)
+
+    def _warn_indefinite(self, curvature, where):
+        self._warned = True
+        warnings.warn(
+            "The Hessian of the training objective is indefinite at the fitted "
+            f"parameters ({where} {curvature:.3g} < 0): the training stopped near "
+            "a saddle. The tangent uses the damped Hessian "
+            f"H + {self.damping:.3g} I{' (raised further if needed)' if self.method == 'cg' else ''}. "
+            "Train longer, raise alpha, or use fewer hidden units.",
+            UserWarning,
+        )
 
     def matvec(self, v):
         return self.hvp(v) + self.damping * v
 
-    def solve(self, rhs):
-        """Solve ``H v = rhs`` with ``rhs`` in ``theta`` layout, (p,) or (p, k)."""
+    def _lowest_eigenvalue(self):
+        """Lanczos (ARPACK) estimate of the smallest eigenvalue of ``H``, or None."""
+        from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
+        if self.n_params <= 50:  # cheaper dense
+            H = np.column_stack([self.hvp(e) for e in np.eye(self.n_params)])
+            return float(np.linalg.eigvalsh(0.5 * (H + H.T))[0])
+        operator = LinearOperator((self.n_params,) * 2, matvec=self.hvp, dtype=np.float64)
+        try:
+            # At most 10 restarts of 20 products: bounded cost.
+            return float(
+                eigsh(operator, k=1, which="SA", tol=1e-4, maxiter=10,
+                      return_eigenvectors=False)[0]
+            )
+        except ArpackNoConvergence as exc:
+            return float(exc.eigenvalues[0]) if len(exc.eigenvalues) else None
+
+    def solve(self, rhs, tol=None):
+        """Solve ``(H + damping I) v = rhs``, ``rhs`` in ``theta`` layout, (p,) or (p, k).
+
+        ``tol`` overrides ``cg_tol`` (relative residual) for this solve.
+        """
         from scipy import linalg
 
         rhs = np.asarray(rhs, dtype=np.float64)
         if self.method == "exact":
             return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
         if rhs.ndim == 2:
-            return np.column_stack([self.solve(r) for r in rhs.T])
-        return self._cg(rhs)
+            return np.column_stack([self.solve(r, tol) for r in rhs.T])
+        return self._cg(rhs, self.cg_tol if tol is None else tol)
 
-    def _cg(self, rhs):
-        # Plain conjugate gradients, watching the curvature of each search
-        # direction so that a non-convex H is damped rather than diverged on.
+    def _cg(self, rhs, tol):
+        # Hand-written rather than scipy's cg: the curvature of each search
+        # direction must be seen, to damp a non-convex H instead of diverging.
         x = np.zeros_like(rhs)
+        stop = (tol * np.linalg.norm(rhs)) ** 2
+        budget = self.cg_maxiter or 2 * self.n_params
+        n_hvp, restarts = 0, 0
         r = rhs.copy()
         d = r.copy()
         rr = r @ r
-        stop = (self.cg_tol * np.sqrt(rhs @ rhs)) ** 2
-        maxiter = self.cg_maxiter or 10 * self.n_params
-        for _ in range(maxiter):
+        while n_hvp < budget:
             if rr <= stop:
                 return x
             Hd = self.matvec(d)
+            n_hvp += 1
+            dd = d @ d
             curvature = d @ Hd
-            self._max_rayleigh = max(self._max_rayleigh, curvature / (d @ d))
-            if curvature <= _SINGULAR_PIVOT * self._max_rayleigh * (d @ d):
-                # Damp by the negative curvature met (plus a floor) and restart;
-                # the damping stays for every later solve with this Hessian.
-                self.damping += abs(curvature) / (d @ d) + _DAMPING_FLOOR * max(
-                    1.0, self._max_rayleigh
+            self._max_rayleigh = max(self._max_rayleigh, curvature / dd)
+            if curvature < 0 and restarts < _MAX_CG_RESTARTS:
+                damping = max(
+                    2 * self.damping,
+                    self.damping - curvature / dd + _DAMPING_FLOOR * self._max_rayleigh,
                 )
+                where, value = "curvature met by CG", curvature / dd
+                if restarts == 0:
+                    # CG alone may miss negative directions: ask Lanczos.
+                    lowest = self._lowest_eigenvalue()
+                    if lowest is not None and lowest < 0:
+                        damping = max(damping, -lowest + _DAMPING_FLOOR * self._max_rayleigh)
+                        where, value = "smallest eigenvalue (Lanczos)", lowest
+                self.damping = damping
                 if not self._warned:
-                    self._warned = True
-                    warnings.warn(
-                        "Conjugate gradients met non-positive curvature: the "
-                        "Hessian is not positive definite at the fitted "
-                        "parameters. The tangent uses the damped Hessian "
-                        f"H + {self.damping:.3g} I (raised further if needed). "
-                        "Train longer, or raise alpha.",
-                        UserWarning,
-                    )
-                return self._cg(rhs)
+                    self._warn_indefinite(value, where)
+                # Restart from the current iterate with the new damping.
+                restarts += 1
+                r = rhs - self.matvec(x)
+                n_hvp += 1
+                d = r.copy()
+                rr = r @ r
+                continue
+            if curvature <= 0:
+                break  # no damping left to try; return the iterate so far
             step = rr / curvature
             x += step * d
             r -= step * Hd
             rr_new = r @ r
             d = r + (rr_new / rr) * d
             rr = rr_new
+        if rr <= stop:
+            return x
         warnings.warn(
-            f"Conjugate gradients did not reach tol={self.cg_tol} in {maxiter} "
-            "Hessian-vector products; the tangent is approximate.",
-            UserWarning,
+            f"Conjugate gradients stopped at relative residual "
+            f"{np.sqrt(rr) / np.linalg.norm(rhs):.2g} > tol={tol:g} after {n_hvp} "
+            f"Hessian-vector products ({restarts} damping restarts); the solution "
+            "is approximate. Raise tangent_options['maxiter'], or use "
+            "tangent_solver='exact'.",
+            ConvergenceWarning,
         )
         return x
+
+
+# Power iterations estimating the largest eigenvalue for LiSSA's automatic
+# scale, and the margin over that estimate (power iteration underestimates it,
+# and a mini-batch Hessian can exceed the full one).
+_POWER_ITERATIONS = 20
+_LISSA_SCALE_MARGIN = 1.5
+# Relative residual of the LiSSA solution above which it warns.
+_LISSA_RESIDUAL_WARN = 1e-2
+
+
+def largest_eigenvalue(hvp, n_params, random_state, n_iter=_POWER_ITERATIONS):
+    """Power-iteration estimate of the largest ``|eigenvalue|`` of ``H``."""
+    v = random_state.normal(size=n_params)
+    estimate = 0.0
+    for _ in range(n_iter):
+        v /= np.linalg.norm(v)
+        Hv = hvp(v)
+        estimate = abs(float(v @ Hv))
+        if not np.any(Hv):
+            break
+        v = Hv
+    return estimate
+
+
+def lissa_solve(
+    hvp, rhs, *, scale="auto", damping=0.0, depth=1000, batch_size="auto", repeats=1,
+    random_state,
+):
+    """Solve ``(H + damping I) x = rhs`` by the stochastic Neumann series (LiSSA).
+
+    ``v_0 = rhs``, ``v_j = rhs + (I - (H_B + damping I) / scale) v_{j-1}`` with
+    ``H_B`` an unbiased mini-batch estimate of ``H`` (rows drawn with
+    replacement; the full data when ``batch_size >= n_samples``), and
+    ``x = v_depth / scale``, averaged over ``repeats`` independent runs
+    (METHOD.md section 5). The series converges when every eigenvalue of
+    ``(H_B + damping I) / scale`` lies in ``(0, 2)``; its truncation error
+    then decays like ``(1 - lambda_min / scale)^depth``.
+
+    Parameters
+    ----------
+    hvp : callable with ``batch(rows, v)`` and ``n_samples``
+        Full and mini-batch Hessian-vector products
+        (:class:`~sklearn_curiosity._training.ObjectiveHessianProduct`).
+
+    rhs : ndarray of shape (n_params,)
+
+    scale : float or "auto"
+        ``"auto"``: 1.5 times the power-iteration estimate of the largest
+        eigenvalue of ``H + damping I``.
+
+    damping, depth, batch_size, repeats :
+        See ``tangent_options`` in :class:`~sklearn_curiosity.CuriousRegressor`.
+
+    random_state : RandomState
+        Draws the mini-batches (and the power iteration's start).
+
+    Returns
+    -------
+    solution : ndarray of shape (n_params,)
+
+    Raises
+    ------
+    ValueError
+        If the series diverges: some ``||v_j||`` exceeds ``(j + 1) ||rhs||``,
+        the bound a convergent series obeys at every step, or is not finite.
+    """
+    rhs = np.asarray(rhs, dtype=np.float64)
+    n_samples = hvp.n_samples
+    batch_size = min(200, n_samples) if batch_size == "auto" else min(batch_size, n_samples)
+    if scale == "auto":
+        scale = _LISSA_SCALE_MARGIN * (
+            largest_eigenvalue(hvp, rhs.size, random_state) + damping
+        )
+    rhs_norm = float(np.linalg.norm(rhs))
+    if rhs_norm == 0.0 or scale == 0.0:
+        return np.zeros_like(rhs)
+    total = np.zeros_like(rhs)
+    for _ in range(repeats):
+        v = rhs.copy()
+        for j in range(1, depth + 1):
+            rows = (
+                slice(None) if batch_size == n_samples
+                else random_state.randint(n_samples, size=batch_size)
+            )
+            v = rhs + v - (hvp.batch(rows, v) + damping * v) / scale
+            norm = float(np.linalg.norm(v))
+            # With ||I - (H_B + damping I) / scale|| <= 1 for every batch,
+            # ||v_j|| <= (j + 1) ||rhs||; beyond it the series is diverging.
+            if not np.isfinite(norm) or norm > (j + 1) * rhs_norm * (1 + 1e-9):
+                raise ValueError(
+                    f"The LiSSA series diverged at term {j} of {depth} (scale={scale:.3g}, "
+                    f"damping={damping:.3g}): (H_B + damping I) / scale has an eigenvalue "
+                    "outside (0, 2). Raise tangent_options['scale'] if mini-batch "
+                    "curvature exceeds it (or raise 'batch_size'), raise "
+                    "tangent_options['damping'] if the Hessian is not positive definite "
+                    "(training stopped near a saddle), or use tangent_solver='exact' "
+                    "or 'cg'."
+                )
+        total += v
+    solution = total / (repeats * scale)
+    residual = np.linalg.norm(hvp(solution) + damping * solution - rhs) / rhs_norm
+    if residual > _LISSA_RESIDUAL_WARN:
+        warnings.warn(
+            f"The LiSSA tangent has relative residual {residual:.2g} after {depth} terms "
+            f"(scale={scale:.3g}): the series is truncated before it converged, or the "
+            "mini-batch noise dominates. Raise tangent_options['depth'], 'batch_size' "
+            "or 'repeats', or use tangent_solver='exact' or 'cg'.",
+            ConvergenceWarning,
+        )
+    return solution
+
+
+# ``tangent_options`` each solver accepts, their constraints and defaults.
+_TANGENT_OPTIONS = {
+    "lissa": {
+        "scale": ([StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")], "auto"),
+        "damping": ([Interval(Real, 0, None, closed="left")], 0.0),
+        "depth": ([Interval(Integral, 1, None, closed="left")], 1000),
+        "batch_size": ([StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")], "auto"),
+        "repeats": ([Interval(Integral, 1, None, closed="left")], 1),
+    },
+    "cg": {
+        "tol": ([Interval(Real, 0, None, closed="neither")], 1e-10),
+        "maxiter": ([None, Interval(Integral, 1, None, closed="left")], None),
+    },
+}
+
+
+def check_tangent_options(solver, options):
+    """Validate ``tangent_options`` for ``solver``; return them with defaults."""
+    accepted = _TANGENT_OPTIONS.get(solver, {})
+    options = {} if options is None else dict(options)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"tangent_options {unknown} are not options of tangent_solver={solver!r}, "
+            f"which accepts {sorted(accepted) or 'none'}. Set tangent_solver explicitly "
+            "to the solver the options belong to."
+        )
+    validate_parameter_constraints(
+        {key: constraint for key, (constraint, _) in accepted.items()},
+        options,
+        caller_name=f"tangent_options of tangent_solver={solver!r}",
+    )
+    return {key: options.get(key, default) for key, (_, default) in accepted.items()}

@@ -284,7 +284,12 @@ def test_network_tangent_columns_equal_finite_differences_of_newton_refits(regul
     kw = dict(model=TanhFeatures(), alpha=strengths, regularizer=regularizer, random_state=0)
     reg = CuriousRegressor(tol=1e-12, max_iter=5000, tangent_solver="exact", **kw).fit(X, y)
     cg = CuriousRegressor(tol=1e-12, max_iter=5000, tangent_solver="cg", **kw).fit(X, y)
-    assert reg.tangent_.shape == cg.tangent_.shape == (5, 2)
+    # Full-batch LiSSA is deterministic; deep enough, its truncation is below 1e-5.
+    lissa = CuriousRegressor(
+        tol=1e-12, max_iter=5000, tangent_solver="lissa",
+        tangent_options=dict(batch_size=60, depth=20000), **kw,
+    ).fit(X, y)
+    assert reg.tangent_.shape == cg.tangent_.shape == lissa.tangent_.shape == (5, 2)
     assert reg.complexity_ == pytest.approx(
         [0.5 * np.sum(reg.params_[:2] ** 2), 0.5 * np.sum(reg.params_[2:4] ** 2)]
     )
@@ -297,6 +302,7 @@ def test_network_tangent_columns_equal_finite_differences_of_newton_refits(regul
         scale = np.abs(fd).max()
         np.testing.assert_allclose(reg.tangent_[:, k], fd, atol=1e-5 * scale)
         np.testing.assert_allclose(cg.tangent_[:, k], fd, atol=1e-5 * scale)
+        np.testing.assert_allclose(lissa.tangent_[:, k], fd, atol=1e-5 * scale)
         np.testing.assert_allclose(
             reg.regularity_sensitivity(X)[:, k],
             reg._model.jvp(reg.params_, X, fd),
