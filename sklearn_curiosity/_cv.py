@@ -17,38 +17,63 @@ and works for any model.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
+import inspect
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._regressor import CuriousRegressor
-from ._ridge import weighted_offsets
-from ._utils import fitted_state_restored_on_failure
+from ._ridge import _centered_weighted_gram, weighted_offsets
 from .scores import influence_score
 
-# Attributes of the refitted regressor that the CV estimator exposes as its own.
-_DELEGATED = (
-    "params_",
-    "tangent_",
-    "coef_",
-    "intercept_",
-    "noise_variance_",
-    "complexity_",
-    "effective_dof_",
-    "_model",
-    "_hessian",
-)
+# The CuriousRegressor parameters (name: default) passed to every fit: all but
+# alpha, which the search sets. Read from CuriousRegressor's signature, so that
+# a parameter added there is forwarded without an edit here.
+_FORWARDED = {
+    name: parameter.default
+    for name, parameter in inspect.signature(CuriousRegressor).parameters.items()
+    if name != "alpha"
+}
+
+# Private fitted state of the refitted regressor that the CV estimator shares
+# (its public fitted attributes, ending in "_", are shared too).
+_PRIVATE_FITTED = ("_model", "_hessian")
+
+
+def _fitted_attributes(estimator):
+    """Names of the fitted attributes of a fitted CuriousRegressor."""
+    return [
+        name for name in vars(estimator) if name.endswith("_") or name in _PRIVATE_FITTED
+    ]
+
+
+def _with_forwarded_parameters(init):
+    """Give ``init`` (which takes ``**regressor_params``) an explicit signature.
+
+    scikit-learn reads an estimator's parameters from its ``__init__``
+    signature (``get_params``, ``clone``, ``repr``): the forwarded parameters
+    are appended to it as keyword-only parameters with CuriousRegressor's
+    defaults.
+    """
+    own = [
+        parameter
+        for parameter in inspect.signature(init).parameters.values()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    forwarded = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, default in _FORWARDED.items()
+    ]
+    init.__signature__ = inspect.Signature(own + forwarded)
+    return init
 
 
 # Alphas scored together by the closed-form LOO: bounds its memory to a few
@@ -79,33 +104,33 @@ class _LeaveOneOut:
 
     def __init__(self, X, y, sample_weight, fit_intercept):
         weight_sum = sample_weight.sum()
-        X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
         sqrt_w = np.sqrt(sample_weight)
         n_samples, n_features = X.shape
-        if sparse.issparse(X):
-            # Centering sparse X would densify it: apply it to the products.
-            XtX = (X.T @ (sparse.diags(sample_weight) @ X)).toarray()
-            XtX -= weight_sum * np.outer(X_offset, X_offset)
-            eigvals, V = np.linalg.eigh(XtX)
-            B = (safe_sparse_dot(X, V, dense_output=True) - X_offset @ V) * sqrt_w[:, None]
-        else:
-            Xs = (X - X_offset) * sqrt_w[:, None]
-            if n_samples > n_features:
-                eigvals, V = np.linalg.eigh(Xs.T @ Xs)
-                B = Xs @ V
-            else:
-                eigvals, B = np.linalg.eigh(Xs @ Xs.T)
-                eigvals = np.maximum(eigvals, 0.0)
         # With the complete eigenbasis Q of Xs Xs^T (n <= p), I - hat is
         # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
         # lose its digits to cancellation near interpolation (as RidgeCV's
         # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
         self.complete_basis = not sparse.issparse(X) and n_samples <= n_features
+        if self.complete_basis:
+            X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
+            Xs = (X - X_offset) * sqrt_w[:, None]
+            eigvals, B = np.linalg.eigh(Xs @ Xs.T)
+            eigvals = np.maximum(eigvals, 0.0)
+        else:
+            # The ridge fit's Gram matrix Xs^T Xs and Xs^T ys; B = Xs V is
+            # formed from X itself, so sparse X is never centered (densified).
+            gram, Xs_ys, _, X_offset, y_offset = _centered_weighted_gram(
+                X, y, sample_weight, fit_intercept
+            )
+            eigvals, V = np.linalg.eigh(gram)
+            B = (safe_sparse_dot(X, V, dense_output=True) - X_offset @ V) * sqrt_w[:, None]
+            self.Bt_ys = V.T @ Xs_ys
         self.eigvals = eigvals
         self.B = B
         self.B_squared = B**2
         self.ys = sqrt_w * (y - y_offset)
-        self.Bt_ys = B.T @ self.ys
+        if self.complete_basis:
+            self.Bt_ys = B.T @ self.ys
         # The unpenalized intercept's share of the hat diagonal, w / sum(w).
         # With the complete basis, sqrt(w) spans part of the null space of
         # Xs Xs^T: the share is taken from the same eigenvectors, so that it
@@ -149,7 +174,7 @@ class _LeaveOneOut:
         return errors, d_errors
 
 
-class CuriousRegressorCV(RegressorMixin, BaseEstimator):
+class CuriousRegressorCV(CuriousRegressor):
     """CuriousRegressor with the regularity chosen by cross-validation.
 
     The counterpart of :class:`sklearn.linear_model.RidgeCV`. With
@@ -157,10 +182,11 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
     ``alpha`` comes in closed form from one eigendecomposition of the
     centered, weighted design (the hat-matrix diagonal), exactly as
     ``RidgeCV``'s efficient LOO. With an integer or a splitter ``cv``, each
-    ``alpha`` is scored by K-fold refits, for any model. The chosen ``alpha``
-    is then refitted on all the data, and the refitted
-    :class:`CuriousRegressor` (``best_estimator_``) lends its tangent and
-    scores to this estimator: ``tangent_``, ``predict``,
+    ``alpha`` is scored by K-fold refits, for any model (the network too).
+    The chosen ``alpha`` is then refitted on all the data, and the refitted
+    :class:`CuriousRegressor` (``best_estimator_``) lends its fitted state
+    to this estimator, which then predicts and scores as a
+    :class:`CuriousRegressor` does: ``tangent_``, ``predict``,
     ``regularity_sensitivity``, ``influence_score``, and the module-level
     :func:`~sklearn_curiosity.influence_score` all work on it directly.
 
@@ -179,17 +205,15 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         ``alpha_search="hypergradient"``, only their range is used: the
         search stays within ``[min(alphas), max(alphas)]``.
 
-    model : str, default="linear"
-        What ``f(x; theta)`` is; see :class:`CuriousRegressor`.
-
-    fit_intercept : bool, default=True
-        Whether to fit an (unpenalized) intercept.
-
     cv : int, cross-validation generator or iterable, default=None
-        ``None``: efficient leave-one-out with the linear model (5-fold
-        :class:`~sklearn.model_selection.KFold` for other models). An integer
-        gives that many unshuffled K folds; a splitter or an iterable of
-        ``(train, test)`` index arrays is used as is.
+        ``None``: efficient leave-one-out with the linear model. A network
+        or a user-defined model has no closed-form LOO and ``n_samples``
+        refits would be costly: ``None`` falls back to 5-fold
+        :class:`~sklearn.model_selection.KFold` for them (pass a
+        :class:`~sklearn.model_selection.LeaveOneOut` splitter for
+        brute-force LOO). An integer gives that many unshuffled K folds; a
+        splitter or an iterable of ``(train, test)`` index arrays is used as
+        is.
 
     alpha_search : {"grid", "hypergradient"}, default="grid"
         ``"grid"``: score every value of ``alphas``. ``"hypergradient"``:
@@ -211,6 +235,26 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         Whether ``cv_results_`` keeps the per-sample LOO errors
         (``"loo_squared_errors"``, n_samples x n_alphas, as ``RidgeCV``'s
         ``store_cv_results``).
+
+    **regressor_params
+        Every parameter of :class:`CuriousRegressor` but ``alpha``
+        (``model``, ``fit_intercept``, ``hidden_layer_sizes``, ``activation``,
+        ``solver``, ``batch_size``, ``learning_rate_init``, ``max_iter``,
+        ``tol``, ``random_state``, ``warm_start``, ``tangent_solver``,
+        ``differentiation``, ``regularizer``, ``n_jobs``, and any parameter
+        it gains), with the same meaning and default, passed to every fit.
+        They are parameters of this estimator (``get_params``,
+        ``set_params``, ``GridSearchCV``). Across the fits of a search:
+
+        - ``random_state``: every fit starts from the same initial
+          parameters, so the validation loss is a function of ``alpha``
+          alone. An int is passed as is; ``None`` or a ``RandomState``
+          instance draws one seed per call to ``fit``.
+        - ``warm_start``: each fold's fit starts from that fold's previous
+          solution, in the order the alphas are evaluated (the grid's order
+          or the search path), which follows one local minimum along
+          ``alpha`` and speeds up iterative training; the final refit starts
+          from the previous call's ``best_estimator_``.
 
     Attributes
     ----------
@@ -248,9 +292,9 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
     best_estimator_ : CuriousRegressor
         The regressor refitted on all the data with ``alpha_``.
 
-    params_, tangent_, coef_, intercept_, noise_variance_, complexity_, effective_dof_
-        Those of ``best_estimator_`` (``coef_`` and ``intercept_`` when its
-        model has them).
+    params_, tangent_, noise_variance_, complexity_, effective_dof_, tangent_solver_, n_iter_
+        Those of ``best_estimator_``, as every fitted attribute it has
+        (``coef_`` and ``intercept_`` with the linear model).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -273,6 +317,11 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
     there), so a :class:`~sklearn.model_selection.LeaveOneOut` splitter gives
     the closed-form LOO scores.
 
+    A network's validation loss is that of the local minimum each fit
+    reaches. For its hypergradient to be the derivative of that loss, fit
+    tightly (``solver="lbfgs"`` with a small ``tol``) and keep the minimum
+    the same along ``alpha`` (a fixed ``random_state``, or ``warm_start``).
+
     Examples
     --------
     >>> import numpy as np
@@ -288,9 +337,12 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **{
+            name: constraints
+            for name, constraints in CuriousRegressor._parameter_constraints.items()
+            if name in _FORWARDED
+        },
         "alphas": ["array-like", Interval(Real, 0, None, closed="neither")],
-        "model": CuriousRegressor._parameter_constraints["model"],
-        "fit_intercept": ["boolean"],
         "cv": ["cv_object"],
         "alpha_search": [StrOptions({"grid", "hypergradient"})],
         "alpha": [Interval(Real, 0, None, closed="neither")],
@@ -299,57 +351,42 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         "store_cv_results": ["boolean"],
     }
 
+    @_with_forwarded_parameters
     def __init__(
         self,
         alphas=(0.1, 1.0, 10.0),
         *,
-        model="linear",
-        fit_intercept=True,
         cv=None,
         alpha_search="grid",
         alpha=1.0,
         search_max_iter=30,
         search_tol=1e-3,
         store_cv_results=False,
+        **regressor_params,
     ):
+        unknown = sorted(set(regressor_params).difference(_FORWARDED))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected keyword arguments {unknown}."
+            )
         self.alphas = alphas
-        self.model = model
-        self.fit_intercept = fit_intercept
         self.cv = cv
         self.alpha_search = alpha_search
         self.alpha = alpha
         self.search_max_iter = search_max_iter
         self.search_tol = search_tol
         self.store_cv_results = store_cv_results
+        for name, default in _FORWARDED.items():
+            setattr(self, name, regressor_params.get(name, default))
 
-    def _regressor(self, alpha):
-        return CuriousRegressor(model=self.model, alpha=alpha, fit_intercept=self.fit_intercept)
+    def _regressor_params(self):
+        """The forwarded parameters, with one seed for every fit of this call."""
+        params = {name: getattr(self, name) for name in _FORWARDED}
+        if not isinstance(self.random_state, Integral):
+            params["random_state"] = check_random_state(self.random_state).randint(2**31 - 1)
+        return params
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Choose ``alpha`` by cross-validation, then refit on all the data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : array-like of shape (n_samples,)
-            Target values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights, used in every fit and in the validation
-            scores.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        with fitted_state_restored_on_failure(self):
-            self._fit(X, y, sample_weight)
-        return self
-
+    # fit (with its validation and its restore on failure) is CuriousRegressor's.
     def _fit(self, X, y, sample_weight):
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True
@@ -362,6 +399,7 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"alphas must be a non-empty list of positive finite numbers; got {self.alphas!r}."
             )
+        regressor_params = self._regressor_params()
 
         if self.cv is None and self.model == "linear":
             loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
@@ -384,9 +422,10 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
 
         else:
             folds = list(check_cv(self.cv).split(X, y))
-
-            def evaluate(alpha_values, derivative):
-                return self._kfold(X, y, sample_weight, folds, alpha_values, derivative)
+            # One regressor per fold for the whole search: with warm_start,
+            # each fit starts from the fold's previous solution.
+            fold_regressors = [CuriousRegressor(**regressor_params) for _ in folds]
+            evaluate = partial(self._kfold, X, y, sample_weight, folds, fold_regressors)
 
         if self.alpha_search == "grid":
             results, n_fits = evaluate(alphas, derivative=False)
@@ -402,25 +441,35 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
         self.alpha_path_ = np.asarray(path, dtype=float)
         self.n_fits_ = int(n_fits)
 
-        best_estimator = self._regressor(self.alpha_).fit(X, y, sample_weight=sample_weight)
+        previous = getattr(self, "best_estimator_", None)
+        if self.warm_start and previous is not None:
+            # A copy: the previous fit's state stays intact if this one fails.
+            best_estimator = copy.deepcopy(previous).set_params(**regressor_params)
+        else:
+            best_estimator = CuriousRegressor(**regressor_params)
+        best_estimator.set_params(alpha=self.alpha_)
+        best_estimator.fit(X, y, sample_weight=sample_weight)
+        if previous is not None:  # what the previous model had and this one lacks
+            for name in _fitted_attributes(previous):
+                vars(self).pop(name, None)
         self.best_estimator_ = best_estimator
-        for name in _DELEGATED:
-            if hasattr(best_estimator, name):
-                setattr(self, name, getattr(best_estimator, name))
+        for name in _fitted_attributes(best_estimator):
+            setattr(self, name, getattr(best_estimator, name))
 
-    def _kfold(self, X, y, sample_weight, folds, alpha_values, derivative):
+    @staticmethod
+    def _kfold(X, y, sample_weight, folds, fold_regressors, alpha_values, derivative):
         """Fold scores (and hypergradients) of each alpha; refits ``len(folds)`` models each."""
         n_alphas = len(alpha_values)
         split_scores = np.empty((len(folds), n_alphas))
         weighted_sse = np.zeros(n_alphas)
         gradient = np.zeros(n_alphas)
         n_validation = 0
-        for k, (train, test) in enumerate(folds):
+        for k, ((train, test), fold_regressor) in enumerate(zip(folds, fold_regressors)):
             X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
             w_test = sample_weight[test]
             n_validation += len(test)
             for j, alpha in enumerate(alpha_values):
-                fold_regressor = self._regressor(alpha).fit(
+                fold_regressor.set_params(alpha=alpha).fit(
                     X_train, y[train], sample_weight=sample_weight[train]
                 )
                 sse = float(w_test @ (fold_regressor.predict(X_test) - y[test]) ** 2)
@@ -498,69 +547,3 @@ class CuriousRegressorCV(RegressorMixin, BaseEstimator):
                     side = -1
 
         return np.array(path), _concatenate(entries), n_fits
-
-    def _validate_X(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"), dtype=np.float64,
-                             reset=False)
-
-    def predict(self, X):
-        """Predict with the regressor refitted at ``alpha_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted values.
-        """
-        X = self._validate_X(X)
-        return self.best_estimator_.predict(X)
-
-    def regularity_sensitivity(self, X):
-        """Sensitivity ``g(x) = df(x)/dalpha`` at ``alpha_``.
-
-        See :meth:`CuriousRegressor.regularity_sensitivity`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        sensitivity : ndarray of shape (n_samples,)
-            ``g(x)`` for each sample.
-        """
-        X = self._validate_X(X)
-        return self.best_estimator_.regularity_sensitivity(X)
-
-    def influence_score(self, X, y=None):
-        """Influence of each point on the complexity of the model at ``alpha_``.
-
-        See :meth:`CuriousRegressor.influence_score`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        y : array-like of shape (n_samples,), default=None
-            Labels of the samples, if known.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Signed influence (with ``y``) or expected squared influence
-            (without).
-        """
-        X = self._validate_X(X)
-        return self.best_estimator_.influence_score(X, y)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
