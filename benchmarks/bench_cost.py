@@ -344,7 +344,7 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help="write the tables here")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.pool_sizes, args.fit_sizes, args.repeat = [40, 80], [200], 1
+        args.pool_sizes, args.fit_sizes, args.repeat = [20, 40], [200], 1
         args.n_labelled, args.n_features, args.peer_budget = 30, 5, 1.0
 
     rng = np.random.default_rng(args.seed)

@@ -370,7 +370,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.smoke:
         args.datasets, args.seeds, args.rounds = ["diabetes", "engel"], 2, 2
-        args.batch, args.max_pool, args.max_test, args.peer_candidates = 3, 60, 60, 5
+        args.batch, args.max_pool, args.max_test, args.peer_candidates = 3, 60, 60, 3
         args.models, args.peer_seeds, args.mlp_seeds = ["linear", "poly", "mlp"], 1, 1
     if args.peer_seeds is None:
         args.peer_seeds = args.seeds
