@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: machine description, timing, progress bars.
+"""Shared pieces of the benchmarks: machine description, timing, memory, progress bars.
 
 Not part of the package: the benchmarks import this module from their own
 folder (``python benchmarks/<script>.py`` puts it on ``sys.path``).
@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import platform
 import time
+import tracemalloc
 
 
 def progress(iterable=None, **kwargs):
@@ -52,20 +53,42 @@ def optional(module):
 
 
 def best_time(func, repeat=3, budget=None):
-    """Best wall-clock time of ``func()`` over ``repeat`` runs.
+    """Best wall-clock time of ``func()`` over ``repeat`` runs, in seconds.
 
     With ``budget`` (seconds), stop repeating once the runs so far took longer.
-    Returns ``(seconds, result of the last call)``.
     """
-    best, result, spent = float("inf"), None, 0.0
+    best, spent = float("inf"), 0.0
     for _ in range(repeat):
         start = time.perf_counter()
-        result = func()
+        func()
         elapsed = time.perf_counter() - start
         best, spent = min(best, elapsed), spent + elapsed
         if budget is not None and spent > budget:
             break
-    return best, result
+    return best
+
+
+def interleaved(first, second, repeat):
+    """Best times of two callables run alternately, so both see the same machine state."""
+    first_times, second_times = [], []
+    for _ in range(repeat):
+        first_times.append(best_time(first, 1))
+        second_times.append(best_time(second, 1))
+    return min(first_times), min(second_times)
+
+
+def traced_peak(func):
+    """Run ``func()`` once under tracemalloc (which sees numpy's buffers).
+
+    Returns ``(peak bytes allocated during the call, result)``.
+    """
+    tracemalloc.start()
+    try:
+        result = func()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, result
 
 
 def cpu_model():

@@ -13,29 +13,14 @@ state. Run:
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _common import best_time, interleaved
 from sklearn.linear_model import RidgeCV
 from threadpoolctl import threadpool_limits
 
 from sklearn_curiosity import CuriousRegressorCV
-
-
-def timed(func):
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
-
-
-def interleaved(first, second, repeat):
-    """Best times of two callables, run alternately."""
-    first_times, second_times = [], []
-    for _ in range(repeat):
-        first_times.append(timed(first))
-        second_times.append(timed(second))
-    return min(first_times), min(second_times)
 
 
 def main(argv=None):
@@ -77,9 +62,7 @@ def main(argv=None):
 
     # The same range searched by LOO hypergradient steps instead of the grid.
     search = CuriousRegressorCV(alphas=alphas, alpha_search="hypergradient")
-    t_search = min(
-        timed(lambda: search.fit(X, y, sample_weight=sample_weight)) for _ in range(args.repeat)
-    )
+    t_search = best_time(lambda: search.fit(X, y, sample_weight=sample_weight), args.repeat)
     print(f"{'CuriousRegressorCV.fit (LOO, hypergradient)':<48}{t_search:>10.4f}"
           f"{t_search / t_ridge:>8.2f}")
     print(f"hypergradient: alpha_={search.alpha_:.4g} after {search.n_fits_} LOO evaluations "
@@ -107,8 +90,8 @@ def mlp_section(n_samples):
     # Hessian): counted, not printed one by one.
     with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t_grid = timed(lambda: grid_search.fit(X, y))
-        t_gradient = timed(lambda: gradient_search.fit(X, y))
+        t_grid = best_time(lambda: grid_search.fit(X, y), 1)
+        t_gradient = best_time(lambda: gradient_search.fit(X, y), 1)
     spacing = np.log10(grid[1] / grid[0])
     print(f"MLP (8 hidden units), n={n_samples}, 3-fold, {len(grid)} alphas "
           f"({spacing:.2f} decades apart), one run each:")

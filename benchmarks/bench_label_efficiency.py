@@ -1,20 +1,31 @@
 """Label efficiency: learning curves of query strategies on real regression data.
 
-For each dataset, seed and model (linear, polynomial pipeline, and the MLP when
-it exists on this branch), every strategy starts from the same random labelled
-set and the same pool, queries ``--batch`` labels per round for ``--rounds``
+For each dataset, seed and model (linear, polynomial pipeline, and a small MLP
+trained by L-BFGS), every strategy starts from the same random labelled set
+and the same pool, queries ``--batch`` labels per round for ``--rounds``
 rounds, and the model under test (a ``CuriousRegressor`` on the model's
 features) is refitted on the labels chosen and scored on a held-out test set.
 The test RMSE is divided by the test targets' standard deviation
 (normalized RMSE: 1.0 is as good as predicting the mean).
 
-Strategies: influence sampling (top-k curiosity, and the greedy batch when
-``sklearn_curiosity.query`` exists), random, and the peers through their own
-APIs: scikit-activeml's GreedySamplingX (GSx), GreedySamplingTarget (GSy and
-iGS), QueryByCommittee, ExpectedModelChangeMaximization,
+Strategies: influence sampling (top-k curiosity, and the greedy batch),
+random, variance sampling and Wu's greedy baselines from
+``sklearn_curiosity.query``, and the peers through their own APIs:
+scikit-activeml's GreedySamplingX (GSx), GreedySamplingTarget (GSy and iGS),
+QueryByCommittee, ExpectedModelChangeMaximization,
 ExpectedModelVarianceReduction, KLDivergenceMaximization, and modAL's
-max_std_sampling with a Gaussian process. Strategies and models that are not
-available are listed as not run, with the reason.
+max_std_sampling with a Gaussian process. "Peer strategy on our model"
+(marked "on ours"): scikit-activeml's ExpectedModelVarianceReduction,
+KLDivergenceMaximization, ExpectedModelOutputChange and QueryByCommittee run
+on the model under test through
+``sklearn_curiosity.skactiveml.CuriousProbabilisticRegressor``.
+
+Where a strategy raises ValueError (our scores when the fitted model has no
+residual degrees of freedom left, so its noise variance is NaN; a refit
+inside a peer that predicts NaN), the round is drawn at random. Where
+a strategy returns fewer picks than the batch (a peer with NaN utilities),
+the batch is completed at random. Both are counted (``random_fallback_rounds``,
+with the errors' messages).
 
 Summaries per curve: the normalized RMSE-AUC (the mean normalized RMSE over the
 curve, trapezoidal in the number of labels) and the number of labels needed to
@@ -40,14 +51,16 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, optional, progress, require  # noqa: E402
-from bench_cost import mlp_available, modal_gp  # noqa: E402
+from bench_cost import modal_gp  # noqa: E402
 from datasets import DATASETS, load  # noqa: E402
 
 from sklearn_curiosity import CuriousRegressor, influence_score  # noqa: E402
 
 # Fixed in advance, not tuned on the test sets: the quadratic features are
 # many more, so they get a stronger penalty.
-ALPHA = {"linear": 1.0, "poly": 10.0, "mlp": 1e-3}
+ALPHA = {"linear": 1.0, "poly": 10.0, "mlp": 10.0}
+# A small network trained by L-BFGS, so that the many refits stay affordable.
+MLP_KW = dict(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", max_iter=200)
 
 
 # --------------------------------------------------------------------------
@@ -65,16 +78,9 @@ def features(model):
 
 def model_under_test(model):
     if model == "mlp":
-        return make_pipeline(*features(model),
-                             CuriousRegressor(model="mlp", alpha=ALPHA[model]))
+        return make_pipeline(*features(model), CuriousRegressor(
+            model="mlp", alpha=ALPHA[model], random_state=0, **MLP_KW))
     return make_pipeline(*features(model), CuriousRegressor(alpha=ALPHA[model]))
-
-
-def unavailable_models(models):
-    reasons = {}
-    if "mlp" in models and not mlp_available():
-        reasons["mlp"] = "CuriousRegressor(model='mlp') is not on this branch yet"
-    return reasons
 
 
 # --------------------------------------------------------------------------
@@ -82,6 +88,17 @@ def unavailable_models(models):
 # ctx: X_lab, y_lab, X_pool, batch, rng, seed, model (name), fitted (the model
 # under test fitted on the labels).
 # --------------------------------------------------------------------------
+def peer_point_model(model):
+    """The peers' own regressor for a model: Ridge, or sklearn's MLPRegressor."""
+    if model == "mlp":
+        from sklearn.neural_network import MLPRegressor
+
+        # sklearn scales its penalty by 1/n_samples where ours is on the sum
+        # of squares: the same alpha is the same objective.
+        return MLPRegressor(alpha=ALPHA[model], random_state=0, **MLP_KW)
+    return Ridge(alpha=ALPHA[model])
+
+
 def random_strategy(ctx):
     return ctx["rng"].choice(len(ctx["X_pool"]), ctx["batch"], replace=False)
 
@@ -109,17 +126,20 @@ def _skactiveml(strategy_name, regressor, candidates=None, **params):
     def run(ctx):
         skpool = require("skactiveml.pool")
         skreg = require("skactiveml.regressor")
-        feats, alpha = features(ctx["model"]), ALPHA[ctx["model"]]
+        feats = features(ctx["model"])
         if regressor == "ridge":
-            reg = skreg.SklearnRegressor(make_pipeline(*feats, Ridge(alpha=alpha)),
+            reg = skreg.SklearnRegressor(make_pipeline(*feats, peer_point_model(ctx["model"])),
                                          random_state=ctx["seed"])
         elif regressor == "bagging":
             from sklearn.ensemble import BaggingRegressor
 
             reg = skreg.SklearnRegressor(
-                BaggingRegressor(make_pipeline(*feats, Ridge(alpha=alpha)), n_estimators=5,
-                                 random_state=ctx["seed"]),
+                BaggingRegressor(make_pipeline(*feats, peer_point_model(ctx["model"])),
+                                 n_estimators=5, random_state=ctx["seed"]),
                 random_state=ctx["seed"])
+        elif regressor == "ours":  # peer strategy on our model
+            wrapper = require("sklearn_curiosity.skactiveml").CuriousProbabilisticRegressor
+            reg = wrapper(model_under_test(ctx["model"]), random_state=ctx["seed"])
         elif regressor == "bayesian":
             reg = skreg.SklearnNormalRegressor(make_pipeline(*feats, BayesianRidge()),
                                                random_state=ctx["seed"])
@@ -155,7 +175,13 @@ def modal_max_std(ctx):
 
 # The peers that refit a model per candidate or per bootstrap: a few seconds
 # per query on this machine, so the reduced configuration runs them on fewer seeds.
-EXPENSIVE = ("EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)")
+EXPENSIVE = ("EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)",
+             "EMVR (skactiveml on ours)", "KLD (skactiveml on ours)",
+             "EMOC (skactiveml on ours)")
+# "Peer strategy on our model": scikit-activeml's strategies run on the model
+# under test through CuriousProbabilisticRegressor (its normal predictive
+# distribution), marked "on ours".
+ON_OURS = "on ours"
 
 
 def strategies(peer_candidates):
@@ -187,6 +213,15 @@ def strategies(peer_candidates):
         "KLD (skactiveml)": (_skactiveml("KLDivergenceMaximization", "bayesian",
                                          candidates=peer_candidates), None),
         "max_std GP (modAL)": (modal_max_std, None),
+        "EMVR (skactiveml on ours)": (_skactiveml("ExpectedModelVarianceReduction", "ours",
+                                                  candidates=peer_candidates), None),
+        "KLD (skactiveml on ours)": (_skactiveml("KLDivergenceMaximization", "ours",
+                                                 candidates=peer_candidates), None),
+        "EMOC (skactiveml on ours)": (_skactiveml("ExpectedModelOutputChange", "ours",
+                                                  candidates=peer_candidates), None),
+        "QBC (skactiveml on ours)": (_skactiveml(
+            "QueryByCommittee", "ours", sample_predictions_method_name="sample_y",
+            sample_predictions_dict={"n_samples": 5}), None),
     }
     return table
 
@@ -215,12 +250,14 @@ def run_task(dataset, seed, models, table, cfg):
                                                         replace=False)
     out = []
     for model in models:
+        if model == "mlp" and seed >= cfg["mlp_seeds"]:
+            continue
         for name, (func, _) in table.items():
             if func is None or (name in EXPENSIVE and seed >= cfg["peer_seeds"]):
                 continue
             rng = np.random.default_rng([seed, len(out)])
             labelled = list(start)
-            curve, seconds = [], 0.0
+            curve, seconds, fallbacks, errors = [], 0.0, 0, {}
             for round_ in range(cfg["rounds"] + 1):
                 mask = np.zeros(len(y_pool_all), bool)
                 mask[labelled] = True
@@ -235,17 +272,38 @@ def run_task(dataset, seed, models, table, cfg):
                        "X_pool": X_pool_all[remaining], "batch": cfg["batch"], "rng": rng,
                        "seed": seed, "model": model, "fitted": fitted}
                 tic = time.perf_counter()
-                chosen = np.asarray(func(ctx), dtype=int).ravel()
+                try:
+                    chosen = np.asarray(func(ctx), dtype=int).ravel()
+                except ValueError as exc:
+                    # E.g. our scores need the noise variance, NaN when no
+                    # residual degrees of freedom are left; or a refit inside
+                    # a peer produced NaN predictions. The round is drawn at
+                    # random, and counted with the reason.
+                    chosen = random_strategy(ctx)
+                    fallbacks += 1
+                    reason = str(exc).splitlines()[0][:160]
+                    errors[reason] = errors.get(reason, 0) + 1
                 seconds += time.perf_counter() - tic
-                if len(np.unique(chosen)) != cfg["batch"]:
+                chosen = np.unique(chosen)
+                if len(chosen) < cfg["batch"]:
+                    # e.g. a peer whose utilities are NaN for some candidates:
+                    # the batch is completed at random, and counted.
+                    rest = np.setdiff1d(np.arange(len(remaining)), chosen)
+                    fill = rng.choice(rest, cfg["batch"] - len(chosen), replace=False)
+                    chosen = np.concatenate([chosen, fill])
+                    fallbacks += 1
+                elif len(chosen) > cfg["batch"]:
                     raise RuntimeError(f"{name} returned {chosen} for a batch of {cfg['batch']}")
                 labelled.extend(remaining[chosen])
             out.append({"dataset": dataset, "seed": seed, "model": model, "strategy": name,
-                        "curve": curve, "query_seconds": seconds})
+                        "curve": curve, "query_seconds": seconds,
+                        "random_fallback_rounds": fallbacks, "errors": errors})
     return out
 
 
 def _run_task_single_thread(*args):
+    # The fits here are small: threaded BLAS only adds contention (tenfold
+    # slower network fits on a loaded machine), so one thread per task.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
@@ -275,6 +333,10 @@ def summarize(records, labels):
             "auc": float(aucs.mean()),
             "auc_se": float(aucs.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0,
             "query_seconds": float(np.mean([r["query_seconds"] for r in runs])),
+            "random_fallback_rounds": int(sum(r["random_fallback_rounds"] for r in runs)),
+            "rounds_total": len(runs) * (len(labels) - 1),
+            "errors": {k: sum(r["errors"].get(k, 0) for r in runs)
+                       for k in {k for r in runs for k in r["errors"]}},
         }
     for (dataset, model, strategy), s in summary.items():
         target = summary[(dataset, model, "random")]["mean"][-1]
@@ -300,28 +362,33 @@ def main(argv=None):
     parser.add_argument("--peer-seeds", type=int, default=None,
                         help="run EMCM, EMVR and KLD on the first this many seeds only "
                              "(default: all seeds)")
+    parser.add_argument("--mlp-seeds", type=int, default=None,
+                        help="run the MLP model on the first this many seeds only "
+                             "(default: all seeds)")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write curves and summaries here")
     args = parser.parse_args(argv)
     if args.smoke:
         args.datasets, args.seeds, args.rounds = ["diabetes", "engel"], 2, 2
-        args.batch, args.max_pool, args.max_test, args.peer_candidates = 3, 60, 60, 5
-        args.models, args.peer_seeds = ["linear", "poly"], 1
+        args.batch, args.max_pool, args.max_test, args.peer_candidates = 3, 60, 60, 3
+        args.models, args.peer_seeds, args.mlp_seeds = ["linear", "poly", "mlp"], 1, 1
     if args.peer_seeds is None:
         args.peer_seeds = args.seeds
+    if args.mlp_seeds is None:
+        args.mlp_seeds = args.seeds
 
     cfg = {k: v for k, v in vars(args).items() if k != "json"}
     table = strategies(args.peer_candidates)
     not_run = {name: reason for name, (func, reason) in table.items() if func is None}
-    skipped_models = unavailable_models(args.models)
-    models = [m for m in args.models if m not in skipped_models]
+    skipped_models = {}
+    models = list(args.models)
     tasks = [(d, s) for d in args.datasets for s in range(args.seeds)]
 
     records = []
     bar = progress(total=len(tasks), desc="label efficiency (dataset x seed)")
     if args.n_jobs == 1:
         for d, s in tasks:
-            records.extend(run_task(d, s, models, table, cfg))
+            records.extend(_run_task_single_thread(d, s, models, table, cfg))
             bar.update()
     else:
         from joblib import Parallel, delayed

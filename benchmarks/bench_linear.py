@@ -11,30 +11,12 @@ that both see the same machine state. Run:
 """
 
 import argparse
-import time
 
 import numpy as np
+from _common import interleaved
 from sklearn.linear_model import Ridge
 
 from sklearn_curiosity import CuriousRegressor
-
-
-def best_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def interleaved(first, second, repeat):
-    """Best times of two callables, run alternately."""
-    first_times, second_times = [], []
-    for _ in range(repeat):
-        first_times.append(best_time(first, 1))
-        second_times.append(best_time(second, 1))
-    return min(first_times), min(second_times)
 
 
 def main(argv=None):

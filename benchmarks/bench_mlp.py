@@ -15,10 +15,10 @@ Each timing is the best of ``--repeat`` runs. Run:
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _common import best_time
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
@@ -26,15 +26,6 @@ from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity._training import train_lbfgs, train_minibatch
 from sklearn_curiosity.models import MLP
 from sklearn_curiosity.regularizers import L2Regularizer
-
-
-def best_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv=None):

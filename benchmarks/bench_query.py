@@ -20,10 +20,9 @@ strategies size their chunks by scikit-learn's ``working_memory``
 
 import argparse
 import resource
-import time
-import tracemalloc
 
 import numpy as np
+from _common import best_time, traced_peak
 from sklearn import config_context
 
 from sklearn_curiosity import CuriousRegressor
@@ -36,16 +35,7 @@ from sklearn_curiosity.query import (
 
 def measure(func, repeat):
     """Best wall time over ``repeat`` runs, and the peak extra memory of one run."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    tracemalloc.start()
-    func()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return min(times), peak
+    return best_time(func, repeat), traced_peak(func)[0]
 
 
 def main(argv=None):

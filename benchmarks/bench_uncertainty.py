@@ -12,7 +12,7 @@ grows with ``--n-features``. Run:
 import argparse
 
 import numpy as np
-from bench_linear import interleaved
+from _common import interleaved
 
 from sklearn_curiosity import CuriousRegressor
 

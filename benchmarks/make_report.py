@@ -4,7 +4,7 @@ One command regenerates the page, its plots (``doc/benchmarks/*.png``) and the
 raw results (``doc/benchmarks/*.json``)::
 
     python benchmarks/make_report.py            # the full configuration
-    python benchmarks/make_report.py --reduced  # what fits in ~20 min on 2 shared cores
+    python benchmarks/make_report.py --reduced  # what fits in ~40 min on 2 shared cores
     python benchmarks/make_report.py --smoke    # seconds; for the test suite
 
 ``--render-only`` rewrites the page from the JSON files of the last run
@@ -34,7 +34,8 @@ CONFIGS = {
     "reduced": {
         "cost": ["--repeat", "3"],
         "label": ["--seeds", "10", "--rounds", "6", "--max-pool", "300",
-                  "--peer-candidates", "10", "--n-jobs", "2"],
+                  "--peer-candidates", "10", "--peer-seeds", "3", "--mlp-seeds", "1",
+                  "--n-jobs", "2"],
     },
     "smoke": {"cost": ["--smoke"], "label": ["--smoke"]},
 }
@@ -108,8 +109,8 @@ def plot_curves(label, model, path):
             ours = strategy.startswith("influence")
             color = {"random": "k", OURS: "tab:blue",
                      "influence greedy batch": "tab:cyan"}.get(strategy, cmap(2 + i))
-            style = dict(lw=2.5 if ours else 1.0, color=color,
-                         ls="--" if strategy == "random" else "-", zorder=3 if ours else 2)
+            ls = "--" if strategy == "random" else ":" if "on ours" in strategy else "-"
+            style = dict(lw=2.5 if ours else 1.0, color=color, ls=ls, zorder=3 if ours else 2)
             ax.plot(labels, mean, label=strategy, **style)
             ax.fill_between(labels, mean - se, mean + se, alpha=0.15, color=style["color"])
         ax.set_title(dataset)
@@ -157,6 +158,11 @@ def cost_section(cost):
         "reference row measured in the same process. Command: "
         f"``python benchmarks/bench_cost.py {' '.join(cost['command_args'])}``.\n")
     parts.append(heading("Fitting", "~"))
+    parts.append("Each ratio is to the reference row above it: ``Ridge`` for the linear fits, "
+                 "``MLPRegressor`` for the network rows (same architecture, L-BFGS, the same "
+                 "fixed iteration budget with ``tol=0``; the iteration counts are in the rows). "
+                 "The MLP's training-only row is what ``CuriousRegressor(model='mlp').fit`` runs "
+                 "before computing the tangent, the Hessian and the noise variance.\n")
     rows = []
     for r in cost["fit"]:
         if "seconds" in r:
@@ -193,6 +199,19 @@ def cost_section(cost):
         rows.append(row)
     parts.append(list_table(["what"] + [f"pool {n:,}" for n in pools], rows))
     parts.append(".. image:: benchmarks/cost.png\n   :alt: query time against pool size\n")
+    if cost.get("mlp_pool"):
+        parts.append(heading("Scoring a pool with the MLP", "~"))
+        parts.append(
+            f"``CuriousRegressor(model='mlp')`` (the fitting table's network) fitted on "
+            f"{cfg['n_labelled']} labelled points; ``influence_score`` against its ``predict`` "
+            "on the same pool, ratios to ``predict``.\n")
+        rows = []
+        for n in pools:
+            match = {r["what"]: r for r in cost["mlp_pool"] if r["n_pool"] == n}
+            rows.append([f"{n:,}"] + [f"{seconds(r['seconds'])} ({r['ratio']:.3g}x)"
+                                       for r in match.values()])
+        names = list(dict.fromkeys(r["what"] for r in cost["mlp_pool"]))
+        parts.append(list_table(["pool"] + names, rows))
     return "\n".join(parts)
 
 
@@ -236,22 +255,49 @@ def label_section(label):
         f"{cfg['max_test']} points). Seeds 0 to {cfg['seeds'] - 1} fix the split, the initial "
         "labels and the strategies' randomness"
         + ("" if cfg["peer_seeds"] >= cfg["seeds"] else
-           f"; EMCM, EMVR and KLD ran on seeds 0 to {cfg['peer_seeds'] - 1} only (they refit "
-           "a model per bootstrap or per candidate)")
-        + f". EMVR and KLD refit their regressor once per candidate, so they score a random "
-        f"subset of {cfg['peer_candidates']} pool points per query. "
+           f"; EMCM, EMVR, KLD and EMOC ran on seeds 0 to {cfg['peer_seeds'] - 1} only (they "
+           "refit a model per bootstrap or per candidate)")
+        + ("" if "mlp" not in label["models"] or cfg.get("mlp_seeds", cfg["seeds"])
+           >= cfg["seeds"] else
+           f"; the MLP model ran on seeds 0 to {cfg['mlp_seeds'] - 1} only (every strategy "
+           "refits a network)")
+        + f". EMVR, KLD and EMOC refit their regressor once per candidate, so they score a "
+        f"random subset of {cfg['peer_candidates']} pool points per query. "
         "The model under test is a ``CuriousRegressor`` after ``StandardScaler`` "
-        "(linear, alpha=1) or after ``StandardScaler, PolynomialFeatures(2), StandardScaler`` "
-        "(poly, alpha=10); every strategy's labels are scored by that model. Influence top-k "
+        "(linear, alpha=1), after ``StandardScaler, PolynomialFeatures(2), StandardScaler`` "
+        "(poly, alpha=10), or ``CuriousRegressor(model='mlp')`` after ``StandardScaler`` "
+        "(mlp: one hidden layer of 8 tanh units, L-BFGS, max_iter=200, alpha=10, "
+        "random_state=0); every strategy's labels are scored by that model. Influence top-k "
         "takes the batch's highest ``influence_score`` of that fitted model; the influence "
         "greedy batch (rank-one updates of the tangent between picks), variance sampling and "
         "the strategies marked (ours) come from ``sklearn_curiosity.query`` applied to it. "
         "The peers use "
         "their own regressors on the same features: ``SklearnRegressor(Ridge)`` for GSy, iGS "
-        "and EMCM, a bagged Ridge for QBC, ``SklearnNormalRegressor(BayesianRidge)`` for EMVR "
-        "and KLD, and a Gaussian process (constant x RBF + white kernel) for modAL. "
+        "and EMCM (for the mlp model, sklearn's ``MLPRegressor`` with the same architecture, "
+        "solver and alpha), a bag of 5 of those for QBC, "
+        "``SklearnNormalRegressor(BayesianRidge)`` for EMVR and KLD (sklearn has no "
+        "probabilistic network, so also for the mlp model), and a Gaussian process "
+        "(constant x RBF + white kernel) for modAL. The strategies marked **on ours** are the "
+        "*peer strategy on our model*: scikit-activeml's ExpectedModelVarianceReduction, "
+        "KLDivergenceMaximization, ExpectedModelOutputChange and QueryByCommittee "
+        "(committee drawn by ``sample_y``, 5 draws) run unchanged on the model under test "
+        "through ``sklearn_curiosity.skactiveml.CuriousProbabilisticRegressor``. "
         "Command: ``python benchmarks/bench_label_efficiency.py "
         f"{' '.join(label['command_args'])}``.\n")
+    fallbacks = [r for r in label["summary"] if r.get("random_fallback_rounds")]
+    if fallbacks:
+        parts.append(
+            "Rounds drawn at random in whole or in part: where a strategy of ours could not "
+            "score, because the fitted model had no residual degrees of freedom left to "
+            "estimate the noise variance (its scores then refuse), the whole batch; where a "
+            "strategy returned fewer picks than the batch (NaN utilities), the rest of it: "
+            + "; ".join(f"{r['strategy']} on {r['dataset']} ({r['model']}), "
+                        f"{r['random_fallback_rounds']} of {r['rounds_total']} rounds"
+                        + ("" if not r.get("errors") else " (" + "; ".join(
+                            f"{n}x ``{m}``" for m, n in r["errors"].items()) + ")")
+                        for r in fallbacks) + ".\n")
+    else:
+        parts.append("No round had to be drawn at random in place of a strategy.\n")
     rows = [[d, v["source"], v["description"]] for d, v in label["datasets"].items()]
     parts.append(list_table(["dataset", "shipped by", "target"], rows))
     parts.append(headline(label))
@@ -343,9 +389,9 @@ def losses_section(label, cost):
     parts.append(
         "Caveats: the peers ran with their default settings and their own regressors, not "
         "tuned here (nor is alpha for the model under test); "
-        + ("EMCM, EMVR and KLD ran on fewer seeds and " if label["config"]["peer_seeds"]
+        + ("EMCM, EMVR, KLD and EMOC ran on fewer seeds and " if label["config"]["peer_seeds"]
            < label["config"]["seeds"] else "")
-        + "EMVR and KLD scored a random subset of candidates (see above), which may "
+        + "EMVR, KLD and EMOC scored a random subset of candidates (see above), which may "
         "handicap them. Where the model is no better than predicting the mean even at the "
         "end of random sampling's curve (normalized RMSE above 1: "
         + (", ".join(f"{r['dataset']} {r['model']}" for r in label["summary"]
@@ -354,7 +400,7 @@ def losses_section(label, cost):
     query = "influence top-1 query (score + argmax)"
     ours = {r["n_pool"]: r["seconds"] for r in cost["pool"] if r["what"] == query}
     faster = [f"{r['what']} at pool {r['n_pool']:,}" for r in cost["pool"]
-              if "seconds" in r and r["what"].startswith(("skactiveml", "modAL"))
+              if "seconds" in r and r["what"].startswith(("skactiveml", "modAL", "peer"))
               and r["seconds"] < ours[r["n_pool"]]]
     parts.append(
         "In cost, " + ("peers faster than an influence query: " + "; ".join(faster)
@@ -390,9 +436,11 @@ def render(cost, label, out, page):
         f"Every number and plot on this page was produced by ``{command}`` (configuration "
         f"``{config}``), which runs both benchmarks and writes this page; the raw results are "
         "in ``doc/benchmarks/cost.json`` and ``doc/benchmarks/label.json``. "
-        + ("The full configuration (``python benchmarks/make_report.py``) runs 8 pool rounds "
-           "from pools of 500 and every peer on every seed; the reduced one fits in about 20 "
-           "minutes on the 2 shared cores below. "
+        + ("This is not the full configuration (``python benchmarks/make_report.py``: 8 "
+           "rounds from pools of 500, 25 candidates for the per-candidate peers, every peer "
+           "and every model on every seed): it is the largest that fitted the time "
+           "available on the 2 shared cores below (the wall times are at the bottom); the "
+           "exact arguments are given with each benchmark's command. "
            if config == "reduced" else "")
         + "Timings were taken on a machine shared with other jobs (see the load average "
         "below): ratios measured side by side are more reliable than absolute times.\n",

@@ -35,14 +35,25 @@ def test_cost_smoke_times_every_peer(report):
     for peer in ["GreedySamplingX", "QueryByCommittee", "ExpectedModelChangeMaximization",
                  "ExpectedModelVarianceReduction", "KLDivergenceMaximization", "max_std_sampling"]:
         assert any(peer in name for name in names), peer
-    for row in cost["fit"] + cost["pool"]:
+    for peer in ["ExpectedModelVarianceReduction", "KLDivergenceMaximization",
+                 "ExpectedModelOutputChange", "QueryByCommittee"]:
+        assert f"peer strategy on our model: skactiveml {peer}" in " ".join(names), peer
+    fits = [row["what"] for row in cost["fit"] if "seconds" in row]
+    assert any("MLPRegressor" in f for f in fits)
+    assert any("model='mlp') training only" in f for f in fits)
+    assert any("model='mlp').fit" in f for f in fits)
+    assert {row["what"] for row in cost["mlp_pool"]} == {
+        "CuriousRegressor(model='mlp').predict", "influence_score (mlp)"}
+    for row in cost["fit"] + cost["pool"] + cost["mlp_pool"]:
         # every row is either timed or says why it was not run
         assert ("seconds" in row and row["seconds"] > 0) or row["not_run"]
 
 
 def test_label_efficiency_smoke_curves(report):
     _, _, label = report
-    assert set(label["models"]) == {"linear", "poly"}
+    assert set(label["models"]) == {"linear", "poly", "mlp"}
+    assert {"EMVR (skactiveml on ours)", "KLD (skactiveml on ours)", "EMOC (skactiveml on ours)",
+            "QBC (skactiveml on ours)"} <= set(label["strategies"])
     n_points = label["config"]["rounds"] + 1
     summary = {(r["dataset"], r["model"], r["strategy"]): r for r in label["summary"]}
     for dataset in label["datasets"]:
@@ -61,3 +72,29 @@ def test_report_page_written(report):
     for model in label["models"]:
         assert (out / f"curves_{model}.png").stat().st_size > 0
     assert (out / "cost.png").stat().st_size > 0
+
+
+def test_shared_timing_helpers():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    calls = []
+    # the best of the runs, and a budget that stops after the first slow one
+    times = iter([0.0, 0.02, 0.0, 0.005])
+    import time
+
+    def sleeper():
+        calls.append(1)
+        time.sleep(next(times))
+
+    assert 0.0 <= _common.best_time(sleeper, repeat=2) < 0.02
+    calls.clear()
+    _common.best_time(lambda: (calls.append(1), time.sleep(0.02)), repeat=5, budget=0.01)
+    assert len(calls) == 1
+    first, second = _common.interleaved(lambda: time.sleep(0.02), lambda: None, 2)
+    assert first >= 0.02 > second
+    # a 8 MB numpy buffer is seen by tracemalloc; the result comes back
+    peak, result = _common.traced_peak(lambda: np.ones(10**6).sum())
+    assert peak >= 8 * 10**6 and result == 10**6
