@@ -218,12 +218,12 @@ def test_laplace_variance_matches_randomize_then_optimize_monte_carlo():
     n_draws = 400
     refits = np.empty((n_draws, len(X_test)))
     for k in range(n_draws):
-        center = np.where(penalized, theta + rng.normal(scale=sigma / np.sqrt(alpha), size=theta.size), 0)
+        prior_draw = rng.normal(scale=sigma / np.sqrt(alpha), size=theta.size)
+        center = np.where(penalized, theta + prior_draw, 0.0)
         y_draw = f_train + sigma * rng.normal(size=n)
         # Refit from theta* (the same basin) with the package's own trainer.
-        refit, _ = train_lbfgs(
-            model, ShiftedL2(penalized, center), alpha, X, y_draw, weights, theta.copy(), 3000, 1e-10
-        )
+        prior = ShiftedL2(penalized, center)
+        refit, _ = train_lbfgs(model, prior, alpha, X, y_draw, weights, theta.copy(), 3000, 1e-10)
         refits[k] = model.predict(refit, X_test)
     empirical = refits.var(axis=0)
     # Sampling error of a Gaussian variance estimate: sqrt(2 / n_draws).
