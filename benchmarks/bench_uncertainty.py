@@ -33,8 +33,8 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--mlp-n-pool", type=int, default=100_000)
     # Above 1000 parameters the std runs block CG over the training set per
-    # pool chunk: a smaller pool keeps the run short.
-    parser.add_argument("--cg-hidden", type=int, nargs="*", default=[100])
+    # pool chunk (e.g. --cg-hidden 100): slow, so off by default, small pool.
+    parser.add_argument("--cg-hidden", type=int, nargs="*", default=[])
     parser.add_argument("--cg-n-pool", type=int, default=2_000)
     args = parser.parse_args(argv)
 
