@@ -45,7 +45,7 @@ _FORWARDED = {
 
 # Private fitted state of the refitted regressor that the CV estimator shares
 # (its public fitted attributes, ending in "_", are shared too).
-_PRIVATE_FITTED = ("_model", "_hessian")
+_PRIVATE_FITTED = ("_model", "_hessian", "_laplace")
 
 
 def _fitted_attributes(estimator):

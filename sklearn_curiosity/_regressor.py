@@ -8,8 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -18,6 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from ._chunking import apply_by_row_chunks
+from ._laplace import GaussNewtonCovariance
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
@@ -36,27 +36,6 @@ _AUTO_EXACT_MAX_PARAMS = 500
 # Random probes of the Hutchinson estimate of the effective dof without a
 # dense Hessian.
 _N_TRACE_PROBES = 10
-
-
-def _gradient_quadratic_form(model, hessian, params, X):
-    """``grad f(x)^T H^-1 grad f(x)`` for every row of ``X``.
-
-    A Hessian that knows a shortcut (``inverse_quadratic_form``, the linear
-    model's) uses it; otherwise the per-row gradients are formed in row chunks
-    bounded by sklearn's ``working_memory`` and solved against ``H`` (for a
-    network, its Gauss-Newton Hessian), so memory stays bounded for any pool.
-    """
-    if hasattr(hessian, "inverse_quadratic_form"):
-        return hessian.inverse_quadratic_form(X)
-    n_samples = X.shape[0]
-    n_params = len(params)
-    out = np.empty(n_samples)
-    chunk = get_chunk_n_rows(row_bytes=2 * 8 * n_params, max_n_rows=n_samples)
-    for rows in gen_batches(n_samples, chunk):
-        jacobian = model.jacobian(params, X[rows])
-        solved = hessian.solve(jacobian.T)
-        out[rows] = np.einsum("ij,ji->i", jacobian, solved)
-    return out
 
 
 class CuriousRegressor(RegressorMixin, BaseEstimator):
@@ -160,8 +139,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
           (ConvergenceWarning) if the solution's relative residual exceeds
           1e-2 (raise ``depth``, ``batch_size`` or ``repeats``).
         - "cg": ``tol`` (default 1e-10, relative residual) and ``maxiter``
-          (default ``None``: ``2 * n_params`` Hessian-vector products in
-          all, restarts included).
+          (default ``None``: ``2 * n_params``), the Hessian-vector products
+          allowed per start; a negative curvature raises the damping and
+          restarts, at most 8 times, so a solve is always bounded.
 
     differentiation : {"analytic", "autograd"}, default="analytic"
         Hand-written derivatives of the built-in MLP, or autograd's (slower;
@@ -400,6 +380,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self.intercept_ = float(self.intercept_)
             self.tangent_solver_ = "exact"
             self.n_iter_ = 1
+            # Linear in theta: the exact Hessian is the Gauss-Newton one.
+            self._laplace = hessian
         else:
             model, regularizer, params, hessian, tangent, weighted_rss, dof = (
                 self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities)
@@ -510,6 +492,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         residuals = model.predict(params, X) - y
         weighted_rss = float(sample_weight @ residuals**2)
         dof = self._effective_dof(model, hessian, params, X, y, sample_weight)
+        # Factorized now, beside the fit's other O(n p^2) work: up to 1000
+        # parameters a fitted (or unpickled) estimator keeps only the factor.
+        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
         self.tangent_solver_ = tangent_solver
         self.n_iter_ = n_iter
         return model, regularizer, params, hessian, tangent, weighted_rss, dof
@@ -588,6 +573,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         sum(sample_weight)`` for the uncertainty of the intercept, which
         BayesianRidge leaves out (it treats the centering as exact).
 
+        For a nonlinear model ``H`` is the Gauss-Newton Hessian
+        ``sum_i w_i grad f_i grad f_i^T + grad^2 R`` (the linearized model's
+        exact Hessian, positive semi-definite by construction), not the exact
+        Hessian the tangent uses. It is formed and factorized at fit up to
+        1000 parameters; above, each chunk of rows is solved by conjugate
+        gradients on Gauss-Newton products over the training data.
+
         This is the Bayesian convention of BayesianRidge and
         GaussianProcessRegressor. The frequentist sampling variance of
         ``f(x)`` over repeated labels at a fixed ``theta`` is the sandwich
@@ -611,9 +603,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         prediction = self._by_row_chunks(partial(self._model.predict, self.params_), X)
         if not return_std:
             return prediction
-        quadratic_form = _gradient_quadratic_form(
-            self._model, self._hessian, self.params_, X
-        )
+        quadratic_form = self._laplace.inverse_quadratic_form(X)
         std = np.sqrt(self.noise_variance_ * (1.0 + quadratic_form))
         return prediction, std
 

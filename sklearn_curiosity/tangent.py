@@ -192,7 +192,8 @@ class NetworkHessian:
         # direction must be seen, to damp a non-convex H instead of diverging.
         x = np.zeros_like(rhs)
         stop = (tol * np.linalg.norm(rhs)) ** 2
-        budget = self.cg_maxiter or 2 * self.n_params
+        per_start = self.cg_maxiter or 2 * self.n_params
+        budget = per_start
         n_hvp, restarts = 0, 0
         r = rhs.copy()
         d = r.copy()
@@ -220,10 +221,12 @@ class NetworkHessian:
                 self.damping = damping
                 if not self._warned:
                     self._warn_indefinite(value, where)
-                # Restart from the current iterate with the new damping.
+                # Restart from the current iterate with the new damping and a
+                # fresh budget: at most _MAX_CG_RESTARTS + 1 budgets in all.
                 restarts += 1
                 r = rhs - self.matvec(x)
                 n_hvp += 1
+                budget = n_hvp + per_start
                 d = r.copy()
                 rr = r @ r
                 continue

@@ -138,6 +138,9 @@ def test_delegates_to_the_refitted_regressor():
         np.testing.assert_allclose(getattr(cv, name), getattr(ref, name), err_msg=name)
     X_new = X[:7] + 0.3
     np.testing.assert_allclose(cv.predict(X_new), ref.predict(X_new))
+    np.testing.assert_allclose(
+        cv.predict(X_new, return_std=True), ref.predict(X_new, return_std=True)
+    )
     np.testing.assert_allclose(cv.regularity_sensitivity(X_new), ref.regularity_sensitivity(X_new))
     np.testing.assert_allclose(cv.influence_score(X_new), ref.influence_score(X_new))
     np.testing.assert_allclose(cv.influence_score(X_new, y[:7]), ref.influence_score(X_new, y[:7]))
@@ -322,6 +325,9 @@ def test_mlp_parameters_reach_every_fit(one_blas_thread):
     np.testing.assert_allclose(est.tangent_, direct.tangent_)
     assert est.tangent_solver_ == "exact" and not hasattr(est, "coef_")
     np.testing.assert_allclose(est.influence_score(X[:5]), direct.influence_score(X[:5]))
+    np.testing.assert_allclose(
+        est.predict(X[:5], return_std=True), direct.predict(X[:5], return_std=True)
+    )
 
 
 def test_cv_none_with_a_network_falls_back_to_five_folds(one_blas_thread):

@@ -38,3 +38,14 @@ def test_active_learner_queries_with_a_prefitted_estimator():
     _, std = reg.predict(X_pool, return_std=True)
     assert int(np.ravel(query_idx)[0]) == int(np.argmax(std))
     np.testing.assert_array_equal(np.atleast_2d(query_instance), X_pool[[np.argmax(std)]])
+
+
+def test_max_std_sampling_with_a_network():
+    # The MLP's std is the Laplace (Gauss-Newton) one: max_std_sampling reads it.
+    X, y, X_pool = make_problem()
+    reg = CuriousRegressor("mlp", alpha=0.5, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+    query_idx, query_std = max_std_sampling(reg, X_pool, n_instances=3)
+    _, std = reg.predict(X_pool, return_std=True)
+    assert np.all(std > np.sqrt(reg.noise_variance_))
+    np.testing.assert_array_equal(np.sort(query_idx), np.sort(np.argsort(std)[-3:]))
+    np.testing.assert_allclose(np.sort(query_std), np.sort(std)[-3:])

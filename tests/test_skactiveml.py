@@ -118,3 +118,30 @@ def test_peer_strategies_run_a_pool_loop(strategy, extra):
         assert utilities[idx] == np.nanmax(utilities)
         y[idx] = y_true[idx]
     assert np.sum(~np.isnan(y)) == 9
+
+
+@pytest.mark.parametrize("strategy, extra", STRATEGIES, ids=lambda s: type(s).__name__)
+def test_peer_strategies_run_on_a_network(strategy, extra):
+    # Enough labels for a 2-unit network (11 parameters) to leave residual
+    # degrees of freedom for its noise variance.
+    X, y, y_true = make_pool(n_samples=30, n_labelled=26)
+    mlp = CuriousRegressor("mlp", alpha=1.0, hidden_layer_sizes=(2,), random_state=0)
+    reg = CuriousProbabilisticRegressor(mlp, random_state=0)
+    for _ in range(2):
+        if "ensemble" in extra:
+            query_idx, utilities = strategy.query(X, y, ensemble=reg, return_utilities=True)
+        else:
+            query_idx, utilities = strategy.query(X, y, reg, return_utilities=True)
+        (idx,) = query_idx
+        assert np.isnan(y[idx])
+        utilities = utilities[0]
+        assert np.all(np.isfinite(utilities[np.isnan(y)]))
+        assert utilities[idx] == np.nanmax(utilities)
+        y[idx] = y_true[idx]
+    # The wrapper's distribution is the network's own predictive one.
+    reg.fit(X, y)
+    labelled = ~np.isnan(y)
+    direct = clone(mlp).fit(X[labelled], y[labelled])
+    np.testing.assert_allclose(
+        reg.predict_target_distribution(X).std(), direct.predict(X, return_std=True)[1]
+    )

@@ -73,22 +73,6 @@ def test_parameter_variance_equals_dense_solve(fit_intercept, as_sparse):
     )
 
 
-def test_generic_path_matches_linear_shortcut():
-    """The model-generic path (jacobian chunks + H.solve) used by models
-    without a quadratic-form shortcut agrees with the linear one."""
-    from sklearn_curiosity._regressor import _gradient_quadratic_form
-
-    X, y, X_test = make_data()
-    reg = CuriousRegressor(alpha=0.5).fit(X, y)
-
-    class SolveOnly:
-        solve = staticmethod(reg._hessian.solve)
-
-    generic = _gradient_quadratic_form(reg._model, SolveOnly(), reg.params_, X_test)
-    shortcut = reg._hessian.inverse_quadratic_form(X_test)
-    np.testing.assert_allclose(generic, shortcut, rtol=1e-10)
-
-
 def test_chunked_rows_match_single_block():
     from sklearn import config_context
 

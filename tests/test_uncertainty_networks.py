@@ -1,0 +1,230 @@
+"""predict(X, return_std=True) for networks and user-defined models: the
+Laplace variance with the Gauss-Newton Hessian, against independent oracles:
+the linear model's exact variance (for a model linear in theta), a dense
+computation from autograd's Jacobian (the production code uses the MLP's
+hand-written derivatives), and Monte Carlo over refits."""
+
+import pickle
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import hessian, jacobian
+from scipy import sparse
+from sklearn import config_context
+
+from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity import _laplace
+from sklearn_curiosity._training import train_lbfgs
+from sklearn_curiosity.models import MLP, Model
+from sklearn_curiosity.regularizers import AutogradRegularizer
+
+
+class LinearInTheta(Model):
+    """``f(x) = x . w + b`` written as a user model (unpenalized ``b``)."""
+
+    def init_params(self, n_features, random_state):
+        return 0.1 * random_state.normal(size=n_features + 1)
+
+    def predict(self, params, X):
+        return X @ params[:-1] + params[-1]
+
+    def penalized_mask(self, n_params):
+        mask = np.ones(n_params, dtype=bool)
+        mask[-1] = False
+        return mask
+
+
+class SoftplusUnit(Model):
+    """A nonlinear user model: ``c * softplus(x . w + b) + d``."""
+
+    def init_params(self, n_features, random_state):
+        return 0.5 * random_state.normal(size=n_features + 3)
+
+    def predict(self, params, X):
+        d = X.shape[1]
+        z = X @ params[:d] + params[d]
+        return params[d + 1] * anp.logaddexp(0.0, z) + params[d + 2]
+
+
+def make_data(n_samples=60, n_features=3, seed=0, noise=0.1):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] * X[:, 2] + noise * rng.normal(size=n_samples)
+    X_test = 1.5 * rng.normal(size=(30, n_features))
+    return X, y, X_test
+
+
+def test_model_linear_in_theta_matches_linear_regressor():
+    X, y, X_test = make_data()
+    w = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
+    linear = CuriousRegressor(alpha=2.0).fit(X, y, w)
+    user = CuriousRegressor(LinearInTheta(), alpha=2.0, tol=1e-12, max_iter=2000).fit(X, y, w)
+    mean_linear, std_linear = linear.predict(X_test, return_std=True)
+    mean_user, std_user = user.predict(X_test, return_std=True)
+    np.testing.assert_allclose(mean_user, mean_linear, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(std_user, std_linear, rtol=1e-6)
+
+
+def dense_gauss_newton_variance(reg, X, y_weights, X_test, regularizer_function=None):
+    """``noise_variance_ * j^T (J^T W J + grad^2 R)^-1 j`` from autograd."""
+    params = reg.params_
+    model = reg._model
+    if isinstance(model, MLP):
+        # The same network through autograd, not the hand-written derivatives.
+        model = MLP(model.hidden_layer_sizes, model.activation, "autograd")
+        model.initialize(X.shape[1], np.random.RandomState(0))
+    J = jacobian(lambda p: model.predict(p, X))(params)
+    J_test = jacobian(lambda p: model.predict(p, X_test))(params)
+    if regularizer_function is None:
+        regularizer_hessian = reg.alpha * np.diag(model.penalized.astype(float))
+    else:
+        regularizer_hessian = hessian(lambda p: regularizer_function(reg.alpha, p))(params)
+    G = J.T @ (y_weights[:, None] * J) + regularizer_hessian
+    quadratic_form = np.einsum("ij,ji->i", J_test, np.linalg.solve(G, J_test.T))
+    return reg.noise_variance_ * quadratic_form
+
+
+def smooth_l2(alpha, theta):
+    # Not diagonal in theta: exercises the regularizer-product path.
+    return 0.5 * alpha * (anp.sum(theta**2) + 0.3 * anp.sum(theta[:-1] * theta[1:]))
+
+
+CASES = {
+    "mlp-tanh": dict(model="mlp", hidden_layer_sizes=(6,), activation="tanh"),
+    "mlp-logistic-2layers": dict(model="mlp", hidden_layer_sizes=(4, 3), activation="logistic"),
+    "user-model-custom-penalty": dict(
+        model=SoftplusUnit(), regularizer=AutogradRegularizer(smooth_l2)
+    ),
+}
+
+
+@pytest.mark.parametrize("method", ["cholesky", "cg"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_gauss_newton_variance_equals_dense_autograd(case, method, monkeypatch):
+    if method == "cg":
+        monkeypatch.setattr(_laplace, "GAUSS_NEWTON_DENSE_MAX_PARAMS", 0)
+    X, y, X_test = make_data()
+    w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(y))
+    reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case])
+    reg.fit(X, y, w)
+    assert reg._laplace.method == method
+    # A small working memory: several chunks of pool rows, and of training
+    # rows inside each conjugate-gradient product.
+    with config_context(working_memory=0.002):
+        mean, std = reg.predict(X_test, return_std=True)
+    np.testing.assert_array_equal(mean, reg.predict(X_test))
+    function = smooth_l2 if "regularizer" in CASES[case] else None
+    expected = dense_gauss_newton_variance(reg, X, w, X_test, function)
+    np.testing.assert_allclose(std**2 - reg.noise_variance_, expected, rtol=1e-6)
+
+
+def test_sparse_and_float32_pools_match_dense():
+    X, y, X_test = make_data()
+    reg = CuriousRegressor("mlp", alpha=0.3, hidden_layer_sizes=(5,), random_state=0).fit(X, y)
+    _, std = reg.predict(X_test, return_std=True)
+    _, std_sparse = reg.predict(sparse.csr_matrix(X_test), return_std=True)
+    np.testing.assert_allclose(std_sparse, std, rtol=1e-12)
+    _, std_32 = reg.predict(X_test.astype(np.float32), return_std=True)
+    _, std_64 = reg.predict(X_test.astype(np.float32).astype(np.float64), return_std=True)
+    np.testing.assert_allclose(std_32, std_64, rtol=1e-12)
+
+
+def test_pickle_keeps_the_predictive_std():
+    X, y, X_test = make_data()
+    reg = CuriousRegressor("mlp", alpha=0.3, hidden_layer_sizes=(5,), random_state=0).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(
+        loaded.predict(X_test, return_std=True)[1], reg.predict(X_test, return_std=True)[1]
+    )
+
+
+class DeadParameter(Model):
+    """A linear model with an unpenalized parameter no prediction depends on."""
+
+    def init_params(self, n_features, random_state):
+        return 0.1 * random_state.normal(size=n_features + 1)
+
+    def predict(self, params, X):
+        return X @ params[:-1] + 0.0 * params[-1]
+
+    def penalized_mask(self, n_params):
+        mask = np.ones(n_params, dtype=bool)
+        mask[-1] = False
+        return mask
+
+
+def test_singular_gauss_newton_is_damped_with_a_warning():
+    X, y, X_test = make_data()
+    with pytest.warns(UserWarning, match="Gauss-Newton Hessian is singular"):
+        # The exact Hessian is singular too: the tangent warns as well.
+        reg = CuriousRegressor(DeadParameter(), alpha=1.0).fit(X, y)
+    _, std = reg.predict(X_test, return_std=True)
+    # The dead direction is invisible to j(x) (zero gradient): the std is the
+    # linear model's without an intercept.
+    linear = CuriousRegressor(alpha=1.0, fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(std, linear.predict(X_test, return_std=True)[1], rtol=1e-5)
+
+
+class ShiftedL2:
+    """``alpha/2 ||theta_pen - center||^2``: the prior centred at ``center``."""
+
+    def __init__(self, penalized, center):
+        self.penalized, self.center = penalized, center
+
+    def complexity(self, params, alpha=None):
+        d = np.where(self.penalized, params - self.center, 0.0)
+        return 0.5 * float(d @ d)
+
+    def value(self, alpha, params):
+        return alpha * self.complexity(params)
+
+    def alpha_gradient(self, params, alpha=None):
+        return np.where(self.penalized, params - self.center, 0.0)
+
+    def gradient(self, alpha, params):
+        return alpha * self.alpha_gradient(params)
+
+    def hessian_vector_product(self, alpha, params, vector):
+        return alpha * np.where(self.penalized, vector, 0.0)
+
+    def hessian_diagonal(self, alpha):
+        return alpha * self.penalized.astype(float)
+
+
+def test_laplace_variance_matches_randomize_then_optimize_monte_carlo():
+    """Monte Carlo over refits (randomize-then-optimize) on simulated labels
+    y ~ N(f(x; theta*), sigma^2), with the prior's centre drawn from
+    N(theta*, sigma^2 / alpha) on the penalized parameters. For a model linear
+    in theta the refits are exact samples of the posterior N(theta*, sigma^2
+    G^-1); here theta* is the noiseless minimizer with zero residuals, so as
+    sigma -> 0 (the linearization regime) the refits' curvature is the
+    Gauss-Newton Hessian and their spread of f(x_test) is the Laplace
+    variance sigma^2 j^T G^-1 j that predict(return_std=True) uses."""
+    rng = np.random.RandomState(0)
+    n, sigma, alpha = 100, 0.01, 0.3
+    X = rng.normal(size=(n, 2))
+    X_test = 1.5 * rng.normal(size=(6, 2))
+    # Two distinct tanh units: a well-determined two-unit network.
+    y = 1.5 * np.tanh(X[:, 0] + 0.5) - np.tanh(1.5 * X[:, 1] - 0.5) + 0.1 * rng.normal(size=n)
+    reg = CuriousRegressor(
+        "mlp", alpha=alpha, hidden_layer_sizes=(2,), tol=1e-12, max_iter=5000, random_state=0
+    ).fit(X, y)
+    _, std = reg.predict(X_test, return_std=True)
+    predicted = sigma**2 * (std**2 - reg.noise_variance_) / reg.noise_variance_
+
+    model, theta, f_train = reg._model, reg.params_, reg.predict(X)
+    penalized, weights = model.penalized, np.ones(n)
+    n_draws = 400
+    refits = np.empty((n_draws, len(X_test)))
+    for k in range(n_draws):
+        prior_draw = rng.normal(scale=sigma / np.sqrt(alpha), size=theta.size)
+        center = np.where(penalized, theta + prior_draw, 0.0)
+        y_draw = f_train + sigma * rng.normal(size=n)
+        # Refit from theta* (the same basin) with the package's own trainer.
+        prior = ShiftedL2(penalized, center)
+        refit, _ = train_lbfgs(model, prior, alpha, X, y_draw, weights, theta.copy(), 3000, 1e-10)
+        refits[k] = model.predict(refit, X_test)
+    empirical = refits.var(axis=0)
+    # Sampling error of a Gaussian variance estimate: sqrt(2 / n_draws).
+    np.testing.assert_array_less(np.abs(empirical / predicted - 1), 4 * np.sqrt(2.0 / n_draws))
