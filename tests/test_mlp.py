@@ -5,7 +5,7 @@ import warnings
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd import grad, hessian
+from autograd import hessian
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -13,6 +13,8 @@ from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity.models import MLP, Model
 from sklearn_curiosity.regularizers import AutogradRegularizer
 from sklearn_curiosity.tangent import NetworkHessian, lissa_solve
+
+from _oracles import newton_refit
 
 
 class QuadraticFeatures(Model):
@@ -84,27 +86,6 @@ def test_analytic_and_autograd_estimators_agree(data):
     np.testing.assert_allclose(a.tangent_, b.tangent_, rtol=1e-7, atol=1e-9)
 
 
-def _newton_refit(model, alpha, X, y, params, regularizer_value):
-    """Refit at ``alpha`` by Newton's method on autograd's dense Hessian.
-
-    Independent of the package's hand-written derivatives and solvers; converged
-    to a gradient of ~1e-13, so the refit error is far below the O(h^2) error
-    of the central difference.
-    """
-
-    def objective(p):
-        return 0.5 * anp.sum((model.predict(p, X) - y) ** 2) + regularizer_value(alpha, p)
-
-    g, H = grad(objective), hessian(objective)
-    for _ in range(30):
-        step = np.linalg.solve(H(params), g(params))
-        params = params - step
-        if np.abs(step).max() < 1e-14:
-            break
-    assert np.abs(g(params)).max() < 1e-9
-    return params
-
-
 def _l2(mask):
     return lambda alpha, p: 0.5 * alpha * anp.sum(p[mask] ** 2)
 
@@ -112,8 +93,8 @@ def _l2(mask):
 def _finite_difference_tangent(reg, X, y, h=1e-4, regularizer_value=None):
     model = reg._model
     regularizer_value = regularizer_value or _l2(model.penalized)
-    plus = _newton_refit(model, reg.alpha + h, X, y, reg.params_, regularizer_value)
-    minus = _newton_refit(model, reg.alpha - h, X, y, reg.params_, regularizer_value)
+    plus = newton_refit(model, reg.alpha + h, X, y, reg.params_, regularizer_value)
+    minus = newton_refit(model, reg.alpha - h, X, y, reg.params_, regularizer_value)
     return (plus - minus) / (2 * h)
 
 

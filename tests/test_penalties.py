@@ -8,7 +8,6 @@ import pickle
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd import grad, hessian
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
@@ -19,6 +18,8 @@ from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sens
 from sklearn_curiosity.models import Model
 from sklearn_curiosity.query import influence_sampling, most_influential
 from sklearn_curiosity.regularizers import AutogradRegularizer, QuadraticPenalties
+
+from _oracles import newton_refit
 
 
 def make_data(n_samples=50, n_features=6, seed=0):
@@ -247,22 +248,6 @@ class TanhFeatures(Model):
         return mask
 
 
-def _newton_refit(model, alpha, X, y, params, regularizer_value):
-    """Refit by Newton's method on autograd's dense Hessian (independent of the package)."""
-
-    def objective(p):
-        return 0.5 * anp.sum((model.predict(p, X) - y) ** 2) + regularizer_value(alpha, p)
-
-    g, H = grad(objective), hessian(objective)
-    for _ in range(30):
-        step = np.linalg.solve(H(params), g(params))
-        params = params - step
-        if np.abs(step).max() < 1e-14:
-            break
-    assert np.abs(g(params)).max() < 1e-9
-    return params
-
-
 def _two_blocks(s, theta):
     # s_0 on the tanh weights, s_1 on the linear weights; the intercept is free.
     return s[0] / 2 * anp.sum(theta[:2] ** 2) + s[1] / 2 * anp.sum(theta[2:4] ** 2)
@@ -296,8 +281,8 @@ def test_network_tangent_columns_equal_finite_differences_of_newton_refits(regul
     h = 1e-4
     for k in range(2):
         step = np.eye(2)[k] * h
-        plus = _newton_refit(reg._model, strengths + step, X, y, reg.params_, _two_blocks)
-        minus = _newton_refit(reg._model, strengths - step, X, y, reg.params_, _two_blocks)
+        plus = newton_refit(reg._model, strengths + step, X, y, reg.params_, _two_blocks)
+        minus = newton_refit(reg._model, strengths - step, X, y, reg.params_, _two_blocks)
         fd = (plus - minus) / (2 * h)
         scale = np.abs(fd).max()
         np.testing.assert_allclose(reg.tangent_[:, k], fd, atol=1e-5 * scale)
@@ -535,7 +520,7 @@ def test_hierarchical_network_tangents_equal_finite_differences_of_newton_refits
     h = 1e-4
     for k in range(2):
         step = np.eye(2)[k] * h
-        plus = _newton_refit(reg._model, strengths + step, Xu, y, reg.params_, penalty)
-        minus = _newton_refit(reg._model, strengths - step, Xu, y, reg.params_, penalty)
+        plus = newton_refit(reg._model, strengths + step, Xu, y, reg.params_, penalty)
+        minus = newton_refit(reg._model, strengths - step, Xu, y, reg.params_, penalty)
         fd = (plus - minus) / (2 * h)
         np.testing.assert_allclose(reg.tangent_[:, k], fd, atol=1e-5 * np.abs(fd).max())
