@@ -34,6 +34,8 @@ from .tangent import _DAMPING_FLOOR, _ILL_CONDITIONED
 
 # Up to this many parameters G is formed densely (8 MB) and factorized at fit.
 GAUSS_NEWTON_DENSE_MAX_PARAMS = 1000
+# Rademacher probes of the Hutchinson trace estimate above that size.
+_N_TRACE_PROBES = 10
 
 
 class GaussNewtonCovariance:
@@ -97,6 +99,7 @@ class GaussNewtonCovariance:
         else:
             self.regularizer, self.alpha = regularizer, alpha
             self.X, self.sample_weight = X, sample_weight
+            self.effective_dof = self._hutchinson_effective_dof()
 
     # -- G, densely or as a product ----------------------------------------
     def _training_chunks(self, X, n_columns):
@@ -110,6 +113,7 @@ class GaussNewtonCovariance:
         for rows in self._training_chunks(X, n_params):
             J = self.model.jacobian(self.params, X[rows])
             G += J.T @ (sample_weight[rows, None] * J)
+        gauss_newton = G.copy()  # J^T W J alone, for the effective dof
         if self._regularizer_diagonal is not None:
             G.flat[:: n_params + 1] += self._regularizer_diagonal
         else:
@@ -122,21 +126,41 @@ class GaussNewtonCovariance:
         scale = float(np.abs(np.diag(G)).max()) or 1.0
         try:
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)
-            if np.diag(cholesky).min() ** 2 > _ILL_CONDITIONED * scale:
-                return cholesky
+            if np.diag(cholesky).min() ** 2 <= _ILL_CONDITIONED * scale:
+                cholesky = None
         except linalg.LinAlgError:
-            pass
-        self.damping = _DAMPING_FLOOR * scale
-        _warn_damped(self.damping)
-        G.flat[:: n_params + 1] += self.damping
-        return linalg.cholesky(G, lower=True, check_finite=False)
+            cholesky = None
+        if cholesky is None:
+            self.damping = _DAMPING_FLOOR * scale
+            _warn_damped(self.damping)
+            G.flat[:: n_params + 1] += self.damping
+            cholesky = linalg.cholesky(G, lower=True, check_finite=False)
+        self.effective_dof = float(
+            np.trace(linalg.cho_solve((cholesky, True), gauss_newton, check_finite=False))
+        )
+        return cholesky
+
+    def _hutchinson_effective_dof(self):
+        """``trace(G^-1 J^T W J)`` from Rademacher probes (a fixed seed: reproducible)."""
+        probes = np.random.RandomState(0).choice(
+            [-1.0, 1.0], size=(self.params.size, _N_TRACE_PROBES)
+        )
+        solved = self._block_cg(self._data_matmat(probes))
+        estimate = np.einsum("ij,ij->j", probes, solved).mean()
+        # The estimate's own noise can leave the range a hat matrix's trace takes.
+        return float(np.clip(estimate, 0.0, self.params.size))
+
+    def _data_matmat(self, V):
+        """``J^T W J V``, the data's part of ``G V``, in row chunks."""
+        JtWJV = np.zeros_like(V)
+        for rows in self._training_chunks(self.X, V.shape[1]):
+            J = self.model.jacobian(self.params, self.X[rows])
+            JtWJV += J.T @ (self.sample_weight[rows, None] * (J @ V))
+        return JtWJV
 
     def _matmat(self, V):
         """``G V`` for a (n_params, k) block ``V``, never forming ``G``."""
-        GV = np.zeros_like(V)
-        for rows in self._training_chunks(self.X, V.shape[1]):
-            J = self.model.jacobian(self.params, self.X[rows])
-            GV += J.T @ (self.sample_weight[rows, None] * (J @ V))
+        GV = self._data_matmat(V)
         if self._regularizer_diagonal is not None:
             GV += self._regularizer_diagonal[:, None] * V
         else:

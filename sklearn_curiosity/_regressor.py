@@ -33,9 +33,6 @@ from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa
 
 # Above this many parameters "auto" avoids forming the dense Hessian.
 _AUTO_EXACT_MAX_PARAMS = 500
-# Random probes of the Hutchinson estimate of the effective dof without a
-# dense Hessian.
-_N_TRACE_PROBES = 10
 
 
 class CuriousRegressor(RegressorMixin, BaseEstimator):
@@ -201,9 +198,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     effective_dof_ : float
         Effective degrees of freedom, the trace of the hat matrix (the
-        intercept counts one). For a nonlinear model,
-        ``trace(H^-1 J^T W J)`` with ``J`` the Jacobian of the predictions;
-        a Hutchinson estimate (10 probes) unless the tangent solver is "exact".
+        intercept counts one). For a nonlinear model, that of its
+        linearization at ``theta*`` (MacKay's effective number of parameters),
+        ``trace(G^-1 J^T W J)`` with ``J`` the Jacobian of the predictions and
+        ``G = J^T W J + grad^2 R`` the Gauss-Newton Hessian that
+        ``predict(return_std=True)`` uses: between 0 and ``min(n, n_params)``
+        wherever training stopped. Exact up to 1000 parameters, a Hutchinson
+        estimate (10 probes) above.
 
     noise_variance_ : float
         Noise variance estimated from the training residuals,
@@ -491,31 +492,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
         residuals = model.predict(params, X) - y
         weighted_rss = float(sample_weight @ residuals**2)
-        dof = self._effective_dof(model, hessian, params, X, y, sample_weight)
         # Factorized now, beside the fit's other O(n p^2) work: up to 1000
         # parameters a fitted (or unpickled) estimator keeps only the factor.
         self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
+        dof = self._laplace.effective_dof
         self.tangent_solver_ = tangent_solver
         self.n_iter_ = n_iter
         return model, regularizer, params, hessian, tangent, weighted_rss, dof
-
-    @staticmethod
-    def _effective_dof(model, hessian, params, X, y, sample_weight):
-        """``trace(H^-1 J^T W J)``: exactly with a dense H, else Hutchinson."""
-        if hessian.method == "exact":
-            J = model.jacobian(params, X)
-            gauss_newton = J.T @ (sample_weight[:, None] * J)
-            return float(np.trace(hessian.solve(gauss_newton)))
-        # Rademacher probes from a fixed seed: the estimate is reproducible.
-        probes = np.random.RandomState(0).choice([-1.0, 1.0], size=(params.size, _N_TRACE_PROBES))
-        total = 0.0
-        for z in probes.T:
-            Gz = model.loss_hvp(params, X, y, sample_weight, z, gauss_newton=True)
-            # The 10-probe estimate's own error (~30%) dwarfs a 1e-4 solve.
-            total += z @ hessian.solve(Gz, tol=1e-4)
-        # A damped, non-convex H can push the noisy estimate outside the range
-        # a trace of a hat matrix can take.
-        return float(np.clip(total / _N_TRACE_PROBES, 0.0, params.size))
 
     def _validate_X(self, X):
         check_is_fitted(self)

@@ -5,6 +5,7 @@ computation from autograd's Jacobian (the production code uses the MLP's
 hand-written derivatives), and Monte Carlo over refits."""
 
 import pickle
+import warnings
 
 import autograd.numpy as anp
 import numpy as np
@@ -64,23 +65,36 @@ def test_model_linear_in_theta_matches_linear_regressor():
     mean_user, std_user = user.predict(X_test, return_std=True)
     np.testing.assert_allclose(mean_user, mean_linear, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(std_user, std_linear, rtol=1e-6)
+    # The linear model's dof is the trace of its hat matrix.
+    assert user.effective_dof_ == pytest.approx(linear.effective_dof_, rel=1e-6)
+    assert user.noise_variance_ == pytest.approx(linear.noise_variance_, rel=1e-6)
 
 
-def dense_gauss_newton_variance(reg, X, y_weights, X_test, regularizer_function=None):
-    """``noise_variance_ * j^T (J^T W J + grad^2 R)^-1 j`` from autograd."""
+def dense_gauss_newton(reg, X, y_weights, regularizer_function=None):
+    """``(jacobian_at, J^T W J, G)`` from autograd, ``G = J^T W J + grad^2 R``."""
     params = reg.params_
     model = reg._model
     if isinstance(model, MLP):
         # The same network through autograd, not the hand-written derivatives.
         model = MLP(model.hidden_layer_sizes, model.activation, "autograd")
         model.initialize(X.shape[1], np.random.RandomState(0))
-    J = jacobian(lambda p: model.predict(p, X))(params)
-    J_test = jacobian(lambda p: model.predict(p, X_test))(params)
+
+    def jacobian_at(rows):
+        return jacobian(lambda p: model.predict(p, rows))(params)
+
+    J = jacobian_at(X)
     if regularizer_function is None:
         regularizer_hessian = reg.alpha * np.diag(model.penalized.astype(float))
     else:
         regularizer_hessian = hessian(lambda p: regularizer_function(reg.alpha, p))(params)
-    G = J.T @ (y_weights[:, None] * J) + regularizer_hessian
+    data = J.T @ (y_weights[:, None] * J)
+    return jacobian_at, data, data + regularizer_hessian
+
+
+def dense_gauss_newton_variance(reg, X, y_weights, X_test, regularizer_function=None):
+    """``noise_variance_ * j^T (J^T W J + grad^2 R)^-1 j`` from autograd."""
+    jacobian_at, _, G = dense_gauss_newton(reg, X, y_weights, regularizer_function)
+    J_test = jacobian_at(X_test)
     quadratic_form = np.einsum("ij,ji->i", J_test, np.linalg.solve(G, J_test.T))
     return reg.noise_variance_ * quadratic_form
 
@@ -228,3 +242,44 @@ def test_laplace_variance_matches_randomize_then_optimize_monte_carlo():
     empirical = refits.var(axis=0)
     # Sampling error of a Gaussian variance estimate: sqrt(2 / n_draws).
     np.testing.assert_array_less(np.abs(empirical / predicted - 1), 4 * np.sqrt(2.0 / n_draws))
+
+
+@pytest.mark.parametrize("method", ["cholesky", "cg"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_effective_dof_is_the_trace_of_the_linearized_hat_matrix(case, method, monkeypatch):
+    if method == "cg":
+        monkeypatch.setattr(_laplace, "GAUSS_NEWTON_DENSE_MAX_PARAMS", 0)
+    X, y, _ = make_data()
+    w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(y))
+    reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case]).fit(X, y, w)
+    function = smooth_l2 if "regularizer" in CASES[case] else None
+    _, data, G = dense_gauss_newton(reg, X, w, function)
+    A = np.linalg.solve(G, data)
+    residuals = y - reg.predict(X)
+    if method == "cholesky":
+        assert reg.effective_dof_ == pytest.approx(np.trace(A), rel=1e-8)
+    else:
+        # Hutchinson with 10 Rademacher probes: within 4 of its standard errors.
+        A_sym = 0.5 * (A + A.T)
+        probe_variance = 2 * (np.sum(A_sym**2) - np.sum(np.diag(A_sym) ** 2))
+        assert abs(reg.effective_dof_ - np.trace(A)) <= 4 * np.sqrt(probe_variance / 10)
+    expected_variance = (w @ residuals**2) / (w.sum() - reg.effective_dof_)
+    assert reg.noise_variance_ == pytest.approx(expected_variance, rel=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_small_networks_leave_residual_dof_for_the_noise(seed):
+    # Few labels and an unconverged, non-convex fit: the exact Hessian's
+    # trace(H^-1 J^T W J) could exceed n here; the linearized hat matrix cannot.
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(12, 2))
+    y = np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=12)
+    reg = CuriousRegressor(
+        model="mlp", hidden_layer_sizes=(8,), alpha=1e-3, max_iter=50, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+    assert 0 < reg.effective_dof_ < len(y)
+    assert np.isfinite(reg.noise_variance_) and reg.noise_variance_ > 0
+    assert np.all(np.isfinite(reg.influence_score(X)))
