@@ -24,3 +24,14 @@ def newton_refit(model, alpha, X, y, params, regularizer_value):
             break
     assert np.abs(g(params)).max() < 1e-9
     return params
+
+
+def newton_tangent(model, strengths, X, y, params, regularizer_value, h=1e-4):
+    """``d theta* / d s_k`` for every strength, by central differences of Newton refits."""
+    strengths = np.asarray(strengths, dtype=float)
+    columns = []
+    for step in np.eye(strengths.size) * h:
+        plus = newton_refit(model, strengths + step, X, y, params, regularizer_value)
+        minus = newton_refit(model, strengths - step, X, y, params, regularizer_value)
+        columns.append((plus - minus) / (2 * h))
+    return np.column_stack(columns)

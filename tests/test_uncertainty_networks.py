@@ -18,7 +18,7 @@ from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity import _laplace
 from sklearn_curiosity._training import train_lbfgs
 from sklearn_curiosity.models import MLP, Model
-from sklearn_curiosity.regularizers import AutogradRegularizer
+from sklearn_curiosity.regularizers import AutogradRegularizer, L2Regularizer
 
 
 class LinearInTheta(Model):
@@ -113,15 +113,20 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("method", ["cholesky", "cg"])
-@pytest.mark.parametrize("case", list(CASES))
-def test_gauss_newton_variance_equals_dense_autograd(case, method, monkeypatch):
+def fit_case(case, method, monkeypatch):
+    """A fitted case of CASES whose Gauss-Newton solves use ``method``."""
     if method == "cg":
         monkeypatch.setattr(_laplace, "GAUSS_NEWTON_DENSE_MAX_PARAMS", 0)
     X, y, X_test = make_data()
     w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(y))
-    reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case])
-    reg.fit(X, y, w)
+    reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case]).fit(X, y, w)
+    return reg, X, y, w, X_test
+
+
+@pytest.mark.parametrize("method", ["cholesky", "cg"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_gauss_newton_variance_equals_dense_autograd(case, method, monkeypatch):
+    reg, X, y, w, X_test = fit_case(case, method, monkeypatch)
     assert reg._laplace.method == method
     # A small working memory: several chunks of pool rows, and of training
     # rows inside each conjugate-gradient product.
@@ -180,30 +185,19 @@ def test_singular_gauss_newton_is_damped_with_a_warning():
     np.testing.assert_allclose(std, linear.predict(X_test, return_std=True)[1], rtol=1e-5)
 
 
-class ShiftedL2:
+class ShiftedL2(L2Regularizer):
     """``alpha/2 ||theta_pen - center||^2``: the prior centred at ``center``."""
 
     def __init__(self, penalized, center):
-        self.penalized, self.center = penalized, center
+        super().__init__(penalized)
+        self.center = center
 
     def complexity(self, params, alpha=None):
-        d = np.where(self.penalized, params - self.center, 0.0)
+        d = self.alpha_gradient(params)
         return 0.5 * float(d @ d)
-
-    def value(self, alpha, params):
-        return alpha * self.complexity(params)
 
     def alpha_gradient(self, params, alpha=None):
         return np.where(self.penalized, params - self.center, 0.0)
-
-    def gradient(self, alpha, params):
-        return alpha * self.alpha_gradient(params)
-
-    def hessian_vector_product(self, alpha, params, vector):
-        return alpha * np.where(self.penalized, vector, 0.0)
-
-    def hessian_diagonal(self, alpha):
-        return alpha * self.penalized.astype(float)
 
 
 def test_laplace_variance_matches_randomize_then_optimize_monte_carlo():
@@ -247,11 +241,7 @@ def test_laplace_variance_matches_randomize_then_optimize_monte_carlo():
 @pytest.mark.parametrize("method", ["cholesky", "cg"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_effective_dof_is_the_trace_of_the_linearized_hat_matrix(case, method, monkeypatch):
-    if method == "cg":
-        monkeypatch.setattr(_laplace, "GAUSS_NEWTON_DENSE_MAX_PARAMS", 0)
-    X, y, _ = make_data()
-    w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(y))
-    reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case]).fit(X, y, w)
+    reg, X, y, w, _ = fit_case(case, method, monkeypatch)
     function = smooth_l2 if "regularizer" in CASES[case] else None
     _, data, G = dense_gauss_newton(reg, X, w, function)
     A = np.linalg.solve(G, data)
