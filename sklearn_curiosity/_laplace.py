@@ -73,9 +73,13 @@ class GaussNewtonCovariance:
     -----
     ``G`` is singular when an unpenalized parameter leaves every prediction
     unchanged (the bias of a dead hidden unit). Such a ``G`` is damped to
-    ``G + lambda I`` with ``lambda = 1e-6 * max(1, largest diagonal entry)``,
-    with a warning: the variance along the flat direction is then the
-    damping's, not infinite.
+    ``G + lambda I`` with ``lambda = 1e-6 * largest diagonal entry`` (a pivot
+    below ``1e-10`` of it counts as singular), with a warning: the variance
+    along the flat direction is then the damping's, not infinite.
+
+    ``effective_dof`` is ``trace(G^-1 J^T W J)``, the trace of the hat matrix
+    of the model linearized at ``theta*``: exact with the Cholesky factor, a
+    Hutchinson estimate (10 Rademacher probes, fixed seed) with "cg".
     """
 
     def __init__(
