@@ -481,12 +481,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
         )
         if tangent_solver == "lissa":
-            rhs = np.reshape(regularizer.alpha_gradient(params, alpha=alpha), (n_params, -1))
-            # One series per regularity (K is small): the series works on vectors.
-            tangent = -np.column_stack([
-                lissa_solve(hvp, column, random_state=random_state, **options)
-                for column in rhs.T
-            ])
+            rhs = regularizer.alpha_gradient(params, alpha=alpha)
+            tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
         if tangent is None:
             tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
 

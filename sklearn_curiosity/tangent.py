@@ -294,7 +294,8 @@ def lissa_solve(
         Full and mini-batch Hessian-vector products
         (:class:`~sklearn_curiosity._training.ObjectiveHessianProduct`).
 
-    rhs : ndarray of shape (n_params,)
+    rhs : ndarray of shape (n_params,) or (n_params, k)
+        One series per column (a tangent per regularity).
 
     scale : float or "auto"
         ``"auto"``: 1.5 times the power-iteration estimate of the largest
@@ -308,7 +309,7 @@ def lissa_solve(
 
     Returns
     -------
-    solution : ndarray of shape (n_params,)
+    solution : ndarray of the shape of ``rhs``
 
     Raises
     ------
@@ -316,6 +317,12 @@ def lissa_solve(
         If the series diverges: some ``||v_j||`` exceeds ``(j + 1) ||rhs||``,
         the bound a convergent series obeys at every step, or is not finite.
     """
+    options = dict(
+        scale=scale, damping=damping, depth=depth, batch_size=batch_size,
+        repeats=repeats, random_state=random_state,
+    )
+    if np.ndim(rhs) == 2:
+        return np.column_stack([lissa_solve(hvp, column, **options) for column in rhs.T])
     rhs = np.asarray(rhs, dtype=np.float64)
     n_samples = hvp.n_samples
     batch_size = min(200, n_samples) if batch_size == "auto" else min(batch_size, n_samples)
