@@ -3,12 +3,13 @@
 One command regenerates the page, its plots (``doc/benchmarks/*.png``) and the
 raw results (``doc/benchmarks/*.json``)::
 
-    python benchmarks/make_report.py            # the full configuration
-    python benchmarks/make_report.py --reduced  # what fits in ~40 min on 2 shared cores
+    python benchmarks/make_report.py            # the full configuration (~1 h on 2 cores)
+    python benchmarks/make_report.py --reduced  # fewer seeds for the MLP and the refitting peers
     python benchmarks/make_report.py --smoke    # seconds; for the test suite
 
 ``--render-only`` rewrites the page from the JSON files of the last run
-without running the benchmarks again.
+without running the benchmarks again; ``--only cost`` (or ``--only label``)
+runs one benchmark again and keeps the other's results from the last run.
 """
 
 import argparse
@@ -27,9 +28,12 @@ from _common import require  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIGS = {
+    # Every model and strategy on 10 seeds; 6 rounds of 5 labels from pools
+    # of 300, and 10 candidates per query for the peers that refit per
+    # candidate (a query of theirs costs ~10 refits per candidate).
     "full": {
         "cost": [],
-        "label": [],
+        "label": ["--rounds", "6", "--max-pool", "300", "--peer-candidates", "10"],
     },
     "reduced": {
         "cost": ["--repeat", "3"],
@@ -43,21 +47,31 @@ CONFIGS = {
 OURS = "influence top-k"
 
 
-def run(args):
+def run(args, parts=("cost", "label")):
+    """Run the benchmarks in ``parts``; the others' results are read from the last run."""
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     config = CONFIGS[args.config]
-    tic = time.perf_counter()
-    cost = bench_cost.main(config["cost"] + ["--json", str(out / "cost.json")])
-    cost["wall_seconds"] = time.perf_counter() - tic
-    tic = time.perf_counter()
-    label = bench_label_efficiency.main(config["label"] + ["--json", str(out / "label.json")])
-    label["wall_seconds"] = time.perf_counter() - tic
-    for name, result in (("cost", cost), ("label", label)):
+    benchmarks = {"cost": bench_cost, "label": bench_label_efficiency}
+    results = {}
+    for name in set(benchmarks) - set(parts):
+        path = out / f"{name}.json"
+        results[name] = json.loads(path.read_text())
+        if results[name].get("report_config") != args.config:
+            raise SystemExit(
+                f"{path} is from the {results[name].get('report_config')!r} configuration, "
+                f"not {args.config!r}: run both benchmarks (without --only)."
+            )
+    for name in parts:
+        path = out / f"{name}.json"
+        tic = time.perf_counter()
+        result = benchmarks[name].main(config[name] + ["--json", str(path)])
+        result["wall_seconds"] = time.perf_counter() - tic
         result["report_config"] = args.config
         result["command_args"] = config[name]
-        (out / f"{name}.json").write_text(json.dumps(result, indent=1))
-    return cost, label
+        path.write_text(json.dumps(result, indent=1))
+        results[name] = result
+    return results["cost"], results["label"]
 
 
 # --------------------------------------------------------------------------
@@ -436,11 +450,10 @@ def render(cost, label, out, page):
         f"Every number and plot on this page was produced by ``{command}`` (configuration "
         f"``{config}``), which runs both benchmarks and writes this page; the raw results are "
         "in ``doc/benchmarks/cost.json`` and ``doc/benchmarks/label.json``. "
-        + ("This is not the full configuration (``python benchmarks/make_report.py``: 8 "
-           "rounds from pools of 500, 25 candidates for the per-candidate peers, every peer "
-           "and every model on every seed): it is the largest that fitted the time "
-           "available on the 2 shared cores below (the wall times are at the bottom); the "
-           "exact arguments are given with each benchmark's command. "
+        + ("This is not the full configuration (``python benchmarks/make_report.py``: "
+           "every peer and every model on every seed): it is the largest that fitted the "
+           "time available on the 2 shared cores below (the wall times are at the bottom); "
+           "the exact arguments are given with each benchmark's command. "
            if config == "reduced" else "")
         + "Timings were taken on a machine shared with other jobs (see the load average "
         "below): ratios measured side by side are more reliable than absolute times.\n",
@@ -459,6 +472,9 @@ def main(argv=None):
     group.add_argument("--smoke", dest="config", action="store_const", const="smoke")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite the page from the JSON files of the last run")
+    parser.add_argument("--only", choices=["cost", "label"],
+                        help="run this benchmark only; the other's results are those of "
+                             "the last run of the same configuration")
     parser.add_argument("--out", type=Path, default=ROOT / "doc" / "benchmarks",
                         help="folder for the plots and JSON files")
     parser.add_argument("--page", type=Path, default=ROOT / "doc" / "benchmarks.rst")
@@ -469,7 +485,7 @@ def main(argv=None):
         cost = json.loads((args.out / "cost.json").read_text())
         label = json.loads((args.out / "label.json").read_text())
     else:
-        cost, label = run(args)
+        cost, label = run(args, (args.only,) if args.only else ("cost", "label"))
     render(cost, label, args.out, args.page)
     print(f"wrote {args.page} and {args.out}/")
 

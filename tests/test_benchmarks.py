@@ -26,11 +26,11 @@ def report(tmp_path_factory):
     make_report.main(["--smoke", "--out", str(out), "--page", str(out / "benchmarks.rst")])
     cost = json.loads((out / "cost.json").read_text())
     label = json.loads((out / "label.json").read_text())
-    return out, cost, label
+    return out, cost, label, make_report
 
 
 def test_cost_smoke_times_every_peer(report):
-    _, cost, _ = report
+    _, cost, _, _ = report
     names = {row["what"] for row in cost["pool"]}
     for peer in ["GreedySamplingX", "QueryByCommittee", "ExpectedModelChangeMaximization",
                  "ExpectedModelVarianceReduction", "KLDivergenceMaximization", "max_std_sampling"]:
@@ -50,7 +50,7 @@ def test_cost_smoke_times_every_peer(report):
 
 
 def test_label_efficiency_smoke_curves(report):
-    _, _, label = report
+    _, _, label, _ = report
     assert set(label["models"]) == {"linear", "poly", "mlp"}
     assert {"EMVR (skactiveml on ours)", "KLD (skactiveml on ours)", "EMOC (skactiveml on ours)",
             "QBC (skactiveml on ours)"} <= set(label["strategies"])
@@ -65,13 +65,27 @@ def test_label_efficiency_smoke_curves(report):
 
 
 def test_report_page_written(report):
-    out, _, label = report
+    out, _, label, _ = report
     page = (out / "benchmarks.rst").read_text()
     assert "Where influence sampling loses" in page
     assert "make_report.py --smoke" in page
     for model in label["models"]:
         assert (out / f"curves_{model}.png").stat().st_size > 0
     assert (out / "cost.png").stat().st_size > 0
+
+
+def test_report_reruns_one_benchmark(report, tmp_path):
+    out, _, _, make_report = report
+    for name in ("cost.json", "label.json"):
+        (tmp_path / name).write_text((out / name).read_text())
+    label_before = (tmp_path / "label.json").read_text()
+    page = tmp_path / "page.rst"
+    make_report.main(["--smoke", "--only", "cost", "--out", str(tmp_path), "--page", str(page)])
+    assert (tmp_path / "label.json").read_text() == label_before  # kept, not rerun
+    assert "Where influence sampling loses" in page.read_text()
+    # Results of another configuration are not mixed into the page.
+    with pytest.raises(SystemExit, match="configuration"):
+        make_report.main(["--only", "cost", "--out", str(tmp_path), "--page", str(page)])
 
 
 def test_shared_timing_helpers():
