@@ -30,6 +30,8 @@ from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._chunking import apply_by_row_chunks
+from ._utils import weighted_gram
+from .regularizers import hessian_product
 from .tangent import _DAMPING_FLOOR, _ILL_CONDITIONED
 
 # Up to this many parameters G is formed densely (8 MB) and factorized at fit.
@@ -93,11 +95,6 @@ class GaussNewtonCovariance:
         self.method = method
         self.cg_tol = cg_tol
         self.damping = 0.0
-        self._regularizer_diagonal = (
-            regularizer.hessian_diagonal(alpha)
-            if hasattr(regularizer, "hessian_diagonal")
-            else None
-        )
         if method == "cholesky":
             self.cholesky = self._factorize(regularizer, alpha, X, sample_weight)
         else:
@@ -115,17 +112,10 @@ class GaussNewtonCovariance:
         n_params = self.params.size
         G = np.zeros((n_params, n_params))
         for rows in self._training_chunks(X, n_params):
-            J = self.model.jacobian(self.params, X[rows])
-            G += J.T @ (sample_weight[rows, None] * J)
+            G += weighted_gram(self.model.jacobian(self.params, X[rows]), sample_weight[rows])
         gauss_newton = G.copy()  # J^T W J alone, for the effective dof
-        if self._regularizer_diagonal is not None:
-            G.flat[:: n_params + 1] += self._regularizer_diagonal
-        else:
-            eye = np.eye(n_params)
-            G += np.column_stack(
-                [regularizer.hessian_vector_product(alpha, self.params, e) for e in eye]
-            )
-            G = 0.5 * (G + G.T)
+        G += hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+        G = 0.5 * (G + G.T)
         # Relative to G's own scale: a small but well-conditioned G is not singular.
         scale = float(np.abs(np.diag(G)).max()) or 1.0
         try:
@@ -164,15 +154,7 @@ class GaussNewtonCovariance:
 
     def _matmat(self, V):
         """``G V`` for a (n_params, k) block ``V``, never forming ``G``."""
-        GV = self._data_matmat(V)
-        if self._regularizer_diagonal is not None:
-            GV += self._regularizer_diagonal[:, None] * V
-        else:
-            # A regularizer without a diagonal Hessian offers only single
-            # products: one per column.
-            GV += np.column_stack(
-                [self.regularizer.hessian_vector_product(self.alpha, self.params, v) for v in V.T]
-            )
+        GV = self._data_matmat(V) + hessian_product(self.regularizer, self.alpha, self.params, V)
         return GV + self.damping * V
 
     # -- the quadratic form ------------------------------------------------

@@ -23,6 +23,8 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+from .regularizers import hessian_product
+
 _MOMENTUM = 0.9
 _BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-8
 _N_ITER_NO_CHANGE = 10
@@ -188,9 +190,17 @@ class ObjectiveHessianProduct:
         return self.X.shape[0]
 
     def __call__(self, vector):
+        """``H v``; a block (n_params, k) of directions goes through the model at once."""
         return self.model.loss_hvp(
             self.params, self.X, self.y, self.sample_weight, vector
-        ) + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)
+        ) + hessian_product(self.regularizer, self.alpha, self.params, vector)
+
+    def dense(self):
+        """The dense ``H``, from the model's ``loss_hessian``."""
+        eye = np.eye(self.params.size)
+        return self.model.loss_hessian(
+            self.params, self.X, self.y, self.sample_weight
+        ) + hessian_product(self.regularizer, self.alpha, self.params, eye)
 
     def batch(self, rows, vector):
         """Unbiased estimate of ``H v`` from the rows ``rows`` (mini-batch HVP).
@@ -205,4 +215,4 @@ class ObjectiveHessianProduct:
             data = (self.sample_weight.sum() / batch_weight) * self.model.loss_hvp(
                 self.params, self.X[rows], self.y[rows], weights, vector
             )
-        return data + self.regularizer.hessian_vector_product(self.alpha, self.params, vector)
+        return data + hessian_product(self.regularizer, self.alpha, self.params, vector)

@@ -4,6 +4,9 @@
 
 import contextlib
 
+import numpy as np
+from scipy.linalg import blas
+
 
 @contextlib.contextmanager
 def fitted_state_restored_on_failure(estimator):
@@ -20,3 +23,15 @@ def fitted_state_restored_on_failure(estimator):
         vars(estimator).clear()
         vars(estimator).update(before)
         raise
+
+
+def weighted_gram(J, weights):
+    """``J^T diag(weights) J`` for non-negative ``weights``, by a symmetric rank-k update.
+
+    BLAS ``syrk`` on ``sqrt(weights) J`` does half the work of a general
+    product.
+    """
+    scaled = np.sqrt(weights)[:, None] * J
+    # scaled.T is Fortran-ordered: syrk reads it without a copy.
+    gram = blas.dsyrk(1.0, scaled.T, trans=0, lower=1)
+    return gram + np.tril(gram, -1).T

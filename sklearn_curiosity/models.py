@@ -17,7 +17,11 @@ Estimators, scores and query strategies use nothing else.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.extmath import safe_sparse_dot
+
+from ._utils import weighted_gram
 
 
 class LinearModel:
@@ -165,9 +169,18 @@ class Model:
         return float(value), grad
 
     def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
-        """Hessian (or Gauss-Newton) of the data loss times ``direction``."""
+        """Hessian (or Gauss-Newton) of the data loss times ``direction``.
+
+        ``direction`` is (n_params,) or a block (n_params, k) of directions as
+        columns; a model may compute a block in one pass (the MLP does).
+        """
         from autograd import grad, make_jvp
 
+        direction = np.asarray(direction, dtype=np.float64)
+        if direction.ndim == 2:
+            return np.column_stack(
+                [self.loss_hvp(params, X, y, sample_weight, d, gauss_newton) for d in direction.T]
+            )
         if gauss_newton:
             # G v = J^T W J v: a forward product then a reverse one.
             Jv = self.jvp(params, X, direction)
@@ -175,6 +188,14 @@ class Model:
             return vjp(sample_weight * Jv)
         loss_grad = grad(self._data_loss)
         return make_jvp(loss_grad)(params, X, y, sample_weight)(direction)[1]
+
+    def loss_hessian(self, params, X, y, sample_weight):
+        """The dense Hessian of the data loss, (n_params, n_params).
+
+        By default the product with the identity block; a model may have a
+        cheaper closed form (the one-hidden-layer MLP does).
+        """
+        return self.loss_hvp(params, X, y, sample_weight, np.eye(params.size))
 
     def loss_grad_hvp(self, params, X, y, sample_weight, direction):
         """``(loss, grad, H v)`` of the data loss; a model may share their passes."""
@@ -189,14 +210,36 @@ def _make_vjp(fun, x):
     return value, vjp
 
 
+def _tanh_derivative(a):
+    # In place: on large arrays numpy's ``1.0 - a**2`` is ~30x slower than this.
+    d = a * a
+    np.subtract(1.0, d, out=d)
+    return d
+
+
+def _tanh_second_derivative(a):
+    d = _tanh_derivative(a)
+    d *= a
+    d *= -2.0
+    return d
+
+
+def _logistic_second_derivative(a):
+    d = a * -2.0
+    d += 1.0
+    d *= a
+    d *= 1.0 - a
+    return d
+
+
 _ACTIVATIONS = {
     # name: (phi(z), phi'(z) from a = phi(z), phi''(z) from a)
     "identity": (lambda z: z, lambda a: np.ones_like(a), lambda a: np.zeros_like(a)),
-    "tanh": (np.tanh, lambda a: 1.0 - a**2, lambda a: -2.0 * a * (1.0 - a**2)),
+    "tanh": (np.tanh, _tanh_derivative, _tanh_second_derivative),
     "logistic": (
         lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),
         lambda a: a * (1.0 - a),
-        lambda a: a * (1.0 - a) * (1.0 - 2.0 * a),
+        _logistic_second_derivative,
     ),
     "relu": (
         lambda z: np.maximum(z, 0.0),
@@ -294,7 +337,9 @@ class MLP(Model):
         layers = self.unpack(params)
         acts = [X]
         for i, (W, b) in enumerate(layers):
-            z = safe_sparse_dot(acts[-1], W) + b
+            # ``@`` takes a sparse X too; safe_sparse_dot's checks would cost
+            # a tenth of a mini-batch step.
+            z = acts[-1] @ W + b
             acts.append(phi(z) if i < len(layers) - 1 else z)
         return acts
 
@@ -314,8 +359,8 @@ class MLP(Model):
         dlayers = self.unpack(direction)
         a, da = X, None
         for i, ((W, b), (dW, db)) in enumerate(zip(layers, dlayers)):
-            z = safe_sparse_dot(a, W) + b
-            dz = safe_sparse_dot(a, dW) + db
+            z = a @ W + b
+            dz = a @ dW + db
             if da is not None:
                 dz += da @ W
             if i < len(layers) - 1:
@@ -329,7 +374,7 @@ class MLP(Model):
         dphi = _ACTIVATIONS[self.activation][1]
         grads, deltas = [], [delta]
         for i in range(len(layers) - 1, -1, -1):
-            grads.append((safe_sparse_dot(acts[i].T, delta), delta.sum(axis=0)))
+            grads.append((acts[i].T @ delta, delta.sum(axis=0)))
             if i > 0:
                 delta = (delta @ layers[i][0].T) * dphi(acts[i])
                 deltas.append(delta)
@@ -351,69 +396,150 @@ class MLP(Model):
         acts = self._forward(params, X)
         layers = self.unpack(params)
         dphi = _ACTIVATIONS[self.activation][1]
-        delta = np.ones((X.shape[0], 1))
-        blocks = []
+        n_samples = X.shape[0]
+        J = np.empty((n_samples, params.size))
+        delta = np.ones((n_samples, 1))
+        stop = params.size
         for i in range(len(layers) - 1, -1, -1):
-            blocks.append(
-                [
-                    np.einsum("ni,nj->nij", acts[i], delta).reshape(X.shape[0], -1),
-                    delta,
-                ]
-            )
+            # Row by row, the layer's outer product acts x delta, then its bias's delta.
+            fan_in, fan_out = layers[i][0].shape
+            J[:, stop - fan_out : stop] = delta
+            stop -= fan_out
+            block = J[:, stop - fan_in * fan_out : stop].reshape(n_samples, fan_in, fan_out)
+            np.multiply(acts[i][:, :, None], delta[:, None, :], out=block)
+            stop -= fan_in * fan_out
             if i > 0:
                 delta = (delta @ layers[i][0].T) * dphi(acts[i])
-        return np.hstack([b for pair in blocks[::-1] for b in pair])
+        return J
 
     def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
         if self.differentiation == "autograd":
             return super().loss_hvp(params, X, y, sample_weight, direction, gauss_newton)
-        return self._r_backprop(params, X, y, sample_weight, direction, gauss_newton)[2]
+        direction = np.asarray(direction, dtype=np.float64)
+        if direction.ndim == 1:
+            return self._r_backprop(
+                params, X, y, sample_weight, direction[:, None], gauss_newton
+            )[2][:, 0]
+        # A block of directions in passes over the data, as many columns per
+        # pass as fit sklearn's working_memory (the dense Hessian in a few).
+        widths = sum(fan_out for _, fan_out in self.shapes)
+        per_pass = get_chunk_n_rows(
+            row_bytes=8 * 4 * X.shape[0] * widths, max_n_rows=direction.shape[1]
+        )
+        return np.hstack(
+            [
+                self._r_backprop(params, X, y, sample_weight, direction[:, cols], gauss_newton)[2]
+                for cols in gen_batches(direction.shape[1], per_pass)
+            ]
+        )
+
+    def loss_hessian(self, params, X, y, sample_weight):
+        if self.differentiation == "autograd" or len(self.shapes) != 2:
+            return super().loss_hessian(params, X, y, sample_weight)
+        # One hidden layer, f = v . phi(X W + b) + c: the Hessian is
+        # J^T W J plus the residual-weighted second derivatives of f, which
+        # couple only the parameters (W[:, j], b[j], v[j]) of one hidden unit:
+        #   d2f / d(W[:, j], b[j])^2 = v[j] phi''(z_j) x~ x~^T,  x~ = (x, 1),
+        #   d2f / d(W[:, j], b[j]) dv[j] = phi'(z_j) x~.
+        # Built in row chunks as O(n p^2) matrix products, where the product
+        # with the identity block costs O(n p h) elementwise work.
+        (W, _), (v, _) = self.unpack(params)
+        n_features, n_hidden = W.shape
+        dphi, d2phi = _ACTIVATIONS[self.activation][1:]
+        # Where each unit's (W[:, j], b[j]) and v[j] sit in theta.
+        unit = np.vstack([np.arange(n_features * n_hidden).reshape(n_features, n_hidden),
+                          n_features * n_hidden + np.arange(n_hidden)])
+        out = (n_features + 1) * n_hidden + np.arange(n_hidden)
+        n_params = params.size
+        H = np.zeros((n_params, n_params))
+        row_bytes = 8 * (2 * n_params + (n_features + 1) * (n_hidden + 1))
+        for rows in gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, max_n_rows=X.shape[0])):
+            Xc = X[rows].toarray() if hasattr(X, "toarray") else X[rows]
+            wc = sample_weight[rows]
+            H += weighted_gram(self.jacobian(params, Xc), wc)
+            _, a, prediction = self._forward(params, Xc)
+            c = wc * (prediction[:, 0] - y[rows])
+            Xt = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
+            curvature = (c[:, None] * d2phi(a)) * v[:, 0]
+            blocks = Xt.T @ (Xt[:, :, None] * curvature[:, None, :]).reshape(len(c), -1)
+            H[unit[:, None, :], unit[None, :, :]] += blocks.reshape(
+                n_features + 1, n_features + 1, n_hidden
+            )
+            cross = Xt.T @ (c[:, None] * dphi(a))
+            H[unit, out] += cross
+            H[out, unit] += cross
+        return H
 
     def loss_grad_hvp(self, params, X, y, sample_weight, direction):
         # One forward pass and one backward sweep give both (the forward
         # tangent's training step): the R-backward already carries the deltas.
         if self.differentiation == "autograd":
             return super().loss_grad_hvp(params, X, y, sample_weight, direction)
-        return self._r_backprop(params, X, y, sample_weight, direction, False, with_grad=True)
+        loss, grad, hvp = self._r_backprop(
+            params, X, y, sample_weight, np.asarray(direction, dtype=np.float64)[:, None],
+            False, with_grad=True,
+        )
+        return loss, grad, hvp[:, 0]
 
-    def _r_backprop(self, params, X, y, sample_weight, direction, gauss_newton, with_grad=False):
-        # Pearlmutter's R-operator: forward then backward passes of the
-        # directional derivatives of every intermediate quantity.
+    def _r_backprop(self, params, X, y, sample_weight, directions, gauss_newton, with_grad=False):
+        """``(loss, grad, H D)`` for a block ``D`` of k directions, shape (n_params, k).
+
+        Pearlmutter's R-operator: forward then backward passes of the
+        directional derivatives of every intermediate quantity. The R-arrays
+        are laid out (n_samples, k, width), so each layer's products over the
+        whole block are single matrix products.
+        """
         act = _ACTIVATIONS[self.activation]
         dphi, d2phi = act[1], act[2]
         layers = self.unpack(params)
-        dlayers = self.unpack(np.asarray(direction, dtype=np.float64))
+        n, k = X.shape[0], directions.shape[1]
+        # Each layer's (dW, db) with the directions second: (fan_in, k, fan_out), (k, fan_out).
+        dlayers, start = [], 0
+        for fan_in, fan_out in self.shapes:
+            dW = directions[start : start + fan_in * fan_out].reshape(fan_in, fan_out, k)
+            start += fan_in * fan_out
+            db = directions[start : start + fan_out].T
+            start += fan_out
+            dlayers.append((np.ascontiguousarray(dW.transpose(0, 2, 1)), db))
         acts = self._forward(params, X)
         n_layers = len(layers)
         Rz = [None] * n_layers
         Ra = [None] * (n_layers + 1)
+        slopes = [None] + [dphi(a) for a in acts[1:-1]]  # phi' of each hidden layer
         for i, ((W, b), (dW, db)) in enumerate(zip(layers, dlayers)):
-            rz = safe_sparse_dot(acts[i], dW) + db
+            fan_in, fan_out = W.shape
+            rz = (acts[i] @ dW.reshape(fan_in, k * fan_out)).reshape(n, k, fan_out)
+            rz += db
             if Ra[i] is not None:
-                rz += Ra[i] @ W
+                rz += (Ra[i].reshape(n * k, fan_in) @ W).reshape(n, k, fan_out)
             Rz[i] = rz
-            Ra[i + 1] = dphi(acts[i + 1]) * rz if i < n_layers - 1 else rz
+            Ra[i + 1] = slopes[i + 1][:, None, :] * rz if i < n_layers - 1 else rz
         resid = acts[-1][:, 0] - y
         delta = (sample_weight * resid)[:, None]
         loss = 0.5 * float(delta[:, 0] @ resid) if with_grad else None
-        Rdelta = sample_weight[:, None] * Ra[-1]
-        grads, plain = [], []
+        Rdelta = sample_weight[:, None, None] * Ra[-1]
+        blocks, plain = [], []
         for i in range(n_layers - 1, -1, -1):
-            W, dW = layers[i][0], dlayers[i][0]
+            (W, _), (dW, _) = layers[i], dlayers[i]
+            fan_in, fan_out = W.shape
             if with_grad:
-                plain.append((safe_sparse_dot(acts[i].T, delta), delta.sum(axis=0)))
-            RgW = safe_sparse_dot(acts[i].T, Rdelta)
+                plain.append((acts[i].T @ delta, delta.sum(axis=0)))
+            RgW = acts[i].T @ Rdelta.reshape(n, k * fan_out)
+            RgW = RgW.reshape(fan_in, k, fan_out)
             if not gauss_newton and Ra[i] is not None:
-                RgW = RgW + Ra[i].T @ delta
-            grads.append((RgW, Rdelta.sum(axis=0)))
+                RgW += (Ra[i].reshape(n, k * fan_in).T @ delta).reshape(k, fan_in, fan_out).transpose(1, 0, 2)
+            blocks.append((RgW.transpose(0, 2, 1).reshape(fan_in * fan_out, k), Rdelta.sum(axis=0).T))
             if i > 0:
-                back = Rdelta @ W.T
+                back = (Rdelta.reshape(n * k, fan_out) @ W.T).reshape(n, k, fan_in)
+                upstream, slope = delta @ W.T, slopes[i]
                 if not gauss_newton:
-                    back = back + delta @ dW.T
-                    back = back * dphi(acts[i]) + (delta @ W.T) * d2phi(acts[i]) * Rz[i - 1]
+                    dWt = dW.transpose(2, 1, 0).reshape(fan_out, k * fan_in)
+                    back += (delta @ dWt).reshape(n, k, fan_in)
+                    back *= slope[:, None, :]
+                    back += (upstream * d2phi(acts[i]))[:, None, :] * Rz[i - 1]
                 else:
-                    back = back * dphi(acts[i])
-                delta = (delta @ W.T) * dphi(acts[i])
+                    back *= slope[:, None, :]
+                delta = upstream * slope
                 Rdelta = back
-        hvp = self._flatten(grads[::-1])
+        hvp = np.vstack([b for pair in blocks[::-1] for b in pair])
         return loss, (self._flatten(plain[::-1]) if with_grad else None), hvp

@@ -10,6 +10,9 @@ A regularizer of the form ``R(alpha, theta) = alpha * Omega(theta)`` knows
   tangent solvers use;
 - ``hessian_diagonal(alpha)`` where ``grad_theta^2 R`` is diagonal.
 
+:func:`hessian_product` applies ``grad_theta^2 R`` to a block of directions
+with any of them.
+
 Several regularities ``R(s, theta) = sum_k s_k Omega_k(theta)`` (METHOD.md
 section 6) take ``alpha`` as a vector ``s`` of K strengths: ``complexity``
 then returns the K values ``Omega_k`` and ``alpha_gradient`` a (n_params, K)
@@ -129,6 +132,24 @@ class AutogradRegularizer:
             return grad(self.function, 1)(alpha, p) @ vector
 
         return grad(directional)(params)
+
+
+def hessian_product(regularizer, alpha, params, vectors):
+    """``grad_theta^2 R`` times ``vectors``, (n_params,) or a block (n_params, k).
+
+    From ``hessian_diagonal`` where the regularizer has one, otherwise from
+    ``hessian_vector_product``, one column at a time (a user's regularizer
+    need only take single vectors).
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if hasattr(regularizer, "hessian_diagonal"):
+        diagonal = regularizer.hessian_diagonal(alpha)
+        return diagonal * vectors if vectors.ndim == 1 else diagonal[:, None] * vectors
+    if vectors.ndim == 1:
+        return regularizer.hessian_vector_product(alpha, params, vectors)
+    return np.column_stack(
+        [regularizer.hessian_vector_product(alpha, params, v) for v in vectors.T]
+    )
 
 
 def _strengths(alpha):

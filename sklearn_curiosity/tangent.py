@@ -61,8 +61,9 @@ class NetworkHessian:
 
     ``H v = loss_hvp(v) + alpha * penalized * v`` (the default L2 penalty's
     Hessian is diagonal; a regularizer with ``hessian_vector_product`` adds
-    its own). ``method="exact"`` forms ``H`` densely from ``n_params``
-    Hessian-vector products and factorizes it (Cholesky); ``method="cg"``
+    its own); ``hvp`` also takes a block (n_params, k) of directions.
+    ``method="exact"`` forms ``H`` densely as the product with the identity
+    block and factorizes it (Cholesky); ``method="cg"``
     solves with conjugate gradients on Hessian-vector products, never forming
     ``H``.
 
@@ -107,8 +108,9 @@ class NetworkHessian:
     def _factorize(self):
         from scipy import linalg
 
-        eye = np.eye(self.n_params)
-        H = np.column_stack([self.hvp(e) for e in eye])
+        # The model's dense Hessian where it has one; else all n_params unit
+        # directions as one block, in a few large passes, not n_params small ones.
+        H = self.hvp.dense() if hasattr(self.hvp, "dense") else self.hvp(np.eye(self.n_params))
         H = 0.5 * (H + H.T)
         # Relative test only: a Hessian that is small overall (badly scaled
         # data or targets) is not singular for that.
@@ -161,7 +163,7 @@ class NetworkHessian:
         from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
         if self.n_params <= 50:  # cheaper dense
-            H = np.column_stack([self.hvp(e) for e in np.eye(self.n_params)])
+            H = self.hvp(np.eye(self.n_params))
             return float(np.linalg.eigvalsh(0.5 * (H + H.T))[0])
         operator = LinearOperator((self.n_params,) * 2, matvec=self.hvp, dtype=np.float64)
         try:

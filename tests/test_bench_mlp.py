@@ -16,8 +16,8 @@ def test_bench_mlp_quick_reports_all_four_figures():
         sys.path.remove(str(BENCHMARKS))
     results = bench_mlp.main(["--quick"])
     assert set(results) == {
-        "forward_over_off", "fit_adam_over_sklearn", "fit_lbfgs_over_sklearn",
-        "train_adam_over_sklearn", "train_lbfgs_over_sklearn",
+        "forward_over_off", "fit_adam_20_over_sklearn", "fit_lbfgs_20_over_sklearn",
+        "train_adam_20_over_sklearn", "train_lbfgs_20_over_sklearn",
         "sensitivity_over_predict", "autograd_over_hand_hvp",
     }
     assert all(np.isfinite(r) and r > 0 for r in results.values())

@@ -75,6 +75,41 @@ def test_hand_written_derivatives_equal_autograd(activation):
     )
 
 
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "relu", "identity"])
+@pytest.mark.parametrize("hidden", [(6,), (6, 5)], ids=["1-layer", "2-layer"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_block_products_and_dense_hessian_equal_autograd(activation, hidden, sparse):
+    # A block of directions goes through the network in passes over the data,
+    # as many columns per pass as working_memory allows; 1 MiB forces several.
+    from autograd import jacobian
+    from scipy import sparse as sp
+    from sklearn import config_context
+
+    rng = np.random.RandomState(3)
+    n, d = 1000, 4
+    X, y, w = rng.normal(size=(n, d)), rng.normal(size=n), rng.uniform(0.5, 2, n)
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0
+    net = MLP(hidden, activation)
+    params = net.initialize(d, np.random.RandomState(4))
+    V = rng.normal(size=(params.size, 23))
+    auto = MLP(hidden, activation, "autograd")
+    auto.initialize(d, np.random.RandomState(4))
+    loss = lambda p: 0.5 * anp.sum(w * (auto.predict(p, X) - y) ** 2)  # noqa: E731
+    H = hessian(loss)(params)
+    J = jacobian(lambda p: auto.predict(p, X))(params)
+    X_in = sp.csr_matrix(X) if sparse else X
+    with config_context(working_memory=1):
+        exact = net.loss_hvp(params, X_in, y, w, V)
+        gauss_newton = net.loss_hvp(params, X_in, y, w, V, gauss_newton=True)
+    # One hidden layer has a closed form, here in 4 row chunks; deeper
+    # networks use the identity block.
+    with config_context(working_memory=0.25 if len(hidden) == 1 else 1):
+        dense = net.loss_hessian(params, X_in, y, w)
+    np.testing.assert_allclose(exact, H @ V, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(gauss_newton, J.T @ (w[:, None] * (J @ V)), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(dense, H, rtol=1e-8, atol=1e-8)
+
+
 def test_analytic_and_autograd_estimators_agree(data):
     X, y = data
     kw = dict(model="mlp", hidden_layer_sizes=(4,), alpha=0.1, max_iter=50, random_state=0)
