@@ -32,7 +32,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 from ._chunking import apply_by_row_chunks
 from ._utils import weighted_gram
 from .regularizers import hessian_product
-from .tangent import _DAMPING_FLOOR, _ILL_CONDITIONED
+from .tangent import _DAMPING_FLOOR, _ILL_CONDITIONED, well_conditioned_cholesky
 
 # Up to this many parameters G is formed densely (8 MB) and factorized at fit.
 GAUSS_NEWTON_DENSE_MAX_PARAMS = 1000
@@ -116,16 +116,9 @@ class GaussNewtonCovariance:
         gauss_newton = G.copy()  # J^T W J alone, for the effective dof
         G += hessian_product(regularizer, alpha, self.params, np.eye(n_params))
         G = 0.5 * (G + G.T)
-        # Relative to G's own scale: a small but well-conditioned G is not singular.
-        scale = float(np.abs(np.diag(G)).max()) or 1.0
-        try:
-            cholesky = linalg.cholesky(G, lower=True, check_finite=False)
-            if np.diag(cholesky).min() ** 2 <= _ILL_CONDITIONED * scale:
-                cholesky = None
-        except linalg.LinAlgError:
-            cholesky = None
+        cholesky = well_conditioned_cholesky(G)
         if cholesky is None:
-            self.damping = _DAMPING_FLOOR * scale
+            self.damping = _DAMPING_FLOOR * (float(np.abs(np.diag(G)).max()) or 1.0)
             _warn_damped(self.damping)
             G.flat[:: n_params + 1] += self.damping
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)

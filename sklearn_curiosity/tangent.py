@@ -56,6 +56,24 @@ def exact_tangent(hessian, regularizer, params, alpha=None):
     return -hessian.solve(regularizer.alpha_gradient(params, alpha=alpha))
 
 
+def well_conditioned_cholesky(H):
+    """Lower Cholesky factor of the symmetric ``H``, or None if ``H`` is not
+    safely positive definite (a pivot squared below ``_ILL_CONDITIONED`` times
+    the largest diagonal entry).
+
+    The test is relative only: a matrix that is small overall (badly scaled
+    data or targets) is not singular for that.
+    """
+    from scipy import linalg
+
+    scale = float(np.abs(np.diag(H)).max())
+    try:
+        cholesky = linalg.cholesky(H, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    return cholesky if np.diag(cholesky).min() ** 2 > _ILL_CONDITIONED * scale else None
+
+
 class NetworkHessian:
     """Hessian of a nonlinear model's training objective, behind ``solve(rhs)``.
 
@@ -112,16 +130,9 @@ class NetworkHessian:
         # directions as one block, in a few large passes, not n_params small ones.
         H = self.hvp.dense() if hasattr(self.hvp, "dense") else self.hvp(np.eye(self.n_params))
         H = 0.5 * (H + H.T)
-        # Relative test only: a Hessian that is small overall (badly scaled
-        # data or targets) is not singular for that.
-        scale = float(np.abs(np.diag(H)).max())
-        try:
-            cholesky = linalg.cholesky(H, lower=True, check_finite=False)
-            if np.diag(cholesky).min() ** 2 > _ILL_CONDITIONED * scale:
-                self.cholesky = cholesky
-                return
-        except linalg.LinAlgError:
-            pass
+        self.cholesky = well_conditioned_cholesky(H)
+        if self.cholesky is not None:
+            return
         eigvals = linalg.eigvalsh(H)
         lowest, highest = eigvals[0], max(eigvals[-1], np.finfo(float).tiny)
         # A negative eigenvalue within rounding of zero is a flat direction.
