@@ -43,16 +43,14 @@ _FORWARDED = {
     if name != "alpha"
 }
 
-# Private fitted state of the refitted regressor that the CV estimator shares
-# (its public fitted attributes, ending in "_", are shared too).
-_PRIVATE_FITTED = ("_model", "_hessian", "_laplace")
-
-
 def _fitted_attributes(estimator):
-    """Names of the fitted attributes of a fitted CuriousRegressor."""
-    return [
-        name for name in vars(estimator) if name.endswith("_") or name in _PRIVATE_FITTED
-    ]
+    """Names of the fitted state of a fitted CuriousRegressor, private included.
+
+    ``__init__`` stores only the parameters, so every other attribute was set
+    by ``fit``: no list to keep in step with the regressor.
+    """
+    parameters = estimator.get_params(deep=False)
+    return [name for name in vars(estimator) if name not in parameters]
 
 
 def _with_forwarded_parameters(init):

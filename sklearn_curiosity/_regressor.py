@@ -106,7 +106,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     tangent_solver : {"auto", "exact", "cg", "forward", "lissa"}, default="auto"
         How a nonlinear model's tangent is computed (METHOD.md section 5).
-        "exact": the dense Hessian from ``n_params`` Hessian-vector products,
+        "exact": the dense Hessian (in closed form for a one-hidden-layer
+        MLP, otherwise as a block of ``n_params`` Hessian-vector products),
         Cholesky. "cg": conjugate gradients on Hessian-vector products.
         "forward": carried through "adam"/"sgd" training, one Hessian-vector
         product per step (not available with "lbfgs"). "lissa": the
