@@ -88,6 +88,11 @@ def list_table(header, rows, title=None, widths=None):
     return "\n".join(lines) + "\n"
 
 
+def command_line(script, result):
+    """The command that produced ``result`` (no trailing space: an RST literal forbids it)."""
+    return " ".join([f"python benchmarks/{script}", *result["command_args"]])
+
+
 def heading(text, char):
     return f"{text}\n{char * len(text)}\n"
 
@@ -170,7 +175,7 @@ def cost_section(cost):
         f"Synthetic data with {cfg['n_features']} features; best of {cfg['repeat']} "
         f"timings (fewer for runs over {cfg['peer_budget'] / 4:.0f} s); ratios are to the "
         "reference row measured in the same process. Command: "
-        f"``python benchmarks/bench_cost.py {' '.join(cost['command_args'])}``.\n")
+        f"``{command_line('bench_cost.py', cost)}``.\n")
     parts.append(heading("Fitting", "~"))
     parts.append("Each ratio is to the reference row above it: ``Ridge`` for the linear fits, "
                  "``MLPRegressor`` for the network rows (same architecture, L-BFGS, the same "
@@ -296,8 +301,7 @@ def label_section(label):
         "KLDivergenceMaximization, ExpectedModelOutputChange and QueryByCommittee "
         "(committee drawn by ``sample_y``, 5 draws) run unchanged on the model under test "
         "through ``sklearn_curiosity.skactiveml.CuriousProbabilisticRegressor``. "
-        "Command: ``python benchmarks/bench_label_efficiency.py "
-        f"{' '.join(label['command_args'])}``.\n")
+        f"Command: ``{command_line('bench_label_efficiency.py', label)}``.\n")
     fallbacks = [r for r in label["summary"] if r.get("random_fallback_rounds")]
     if fallbacks:
         parts.append(

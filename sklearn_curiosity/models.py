@@ -97,7 +97,10 @@ class Model:
     Every derivative the estimator needs (the forward-mode ``jvp``, the
     per-row ``jacobian``, the loss gradient and Hessian-vector products) is
     derived by autograd. By default every parameter is penalized; override
-    ``penalized_mask(n_params)`` to exempt biases.
+    ``penalized_mask(n_params)`` to exempt biases. A model with a cheap
+    closed-form Hessian of the data loss may also override ``loss_hessian``,
+    which ``tangent_solver="exact"`` uses (by default it is the product of
+    ``loss_hvp`` with the identity).
 
     Examples
     --------
