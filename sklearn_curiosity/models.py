@@ -396,10 +396,13 @@ class MLP(Model):
         if self.differentiation == "autograd":
             return super().jacobian(params, X)
         X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-        acts = self._forward(params, X)
+        return self._jacobian(params, self._forward(params, X))
+
+    def _jacobian(self, params, acts):
+        """Per-row gradients from the forward pass's activations ``acts``."""
         layers = self.unpack(params)
         dphi = _ACTIVATIONS[self.activation][1]
-        n_samples = X.shape[0]
+        n_samples = acts[0].shape[0]
         J = np.empty((n_samples, params.size))
         delta = np.ones((n_samples, 1))
         stop = params.size
@@ -459,8 +462,9 @@ class MLP(Model):
         for rows in gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, max_n_rows=X.shape[0])):
             Xc = X[rows].toarray() if hasattr(X, "toarray") else X[rows]
             wc = sample_weight[rows]
-            H += weighted_gram(self.jacobian(params, Xc), wc)
-            _, a, prediction = self._forward(params, Xc)
+            acts = self._forward(params, Xc)
+            H += weighted_gram(self._jacobian(params, acts), wc)
+            _, a, prediction = acts
             c = wc * (prediction[:, 0] - y[rows])
             Xt = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
             curvature = (c[:, None] * d2phi(a)) * v[:, 0]

@@ -123,13 +123,17 @@ class NetworkHessian:
             self._factorize()
             self.hvp = None  # the factor is all a solve needs; drop the data
 
-    def _factorize(self):
-        from scipy import linalg
-
+    def _dense(self):
+        """The symmetrized dense ``H`` (without damping)."""
         # The model's dense Hessian where it has one; else all n_params unit
         # directions as one block, in a few large passes, not n_params small ones.
         H = self.hvp.dense() if hasattr(self.hvp, "dense") else self.hvp(np.eye(self.n_params))
-        H = 0.5 * (H + H.T)
+        return 0.5 * (H + H.T)
+
+    def _factorize(self):
+        from scipy import linalg
+
+        H = self._dense()
         self.cholesky = well_conditioned_cholesky(H)
         if self.cholesky is not None:
             return
@@ -174,8 +178,7 @@ class NetworkHessian:
         from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
         if self.n_params <= 50:  # cheaper dense
-            H = self.hvp(np.eye(self.n_params))
-            return float(np.linalg.eigvalsh(0.5 * (H + H.T))[0])
+            return float(np.linalg.eigvalsh(self._dense())[0])
         operator = LinearOperator((self.n_params,) * 2, matvec=self.hvp, dtype=np.float64)
         try:
             # At most 10 restarts of 20 products: bounded cost.
