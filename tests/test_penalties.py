@@ -518,3 +518,42 @@ def test_hierarchical_network_tangents_equal_finite_differences_of_newton_refits
     for k in range(2):
         fd = fd_tangent[:, k]
         np.testing.assert_allclose(reg.tangent_[:, k], fd, atol=1e-5 * np.abs(fd).max())
+
+
+@pytest.mark.parametrize("which", ["l2", "quadratic", "autograd"])
+def test_hessian_product_of_a_block_equals_autograd_hessian(which):
+    # The block entry point of every regularizer, against autograd's Hessian
+    # of R itself (the diagonal route, the native one and the column loop).
+    from autograd import hessian
+
+    from sklearn_curiosity.regularizers import L2Regularizer, hessian_product
+
+    rng = np.random.RandomState(0)
+    n_params = 7
+    mask = np.arange(n_params) < 5
+    params, V = rng.normal(size=n_params), rng.normal(size=(n_params, 4))
+    if which == "l2":
+        regularizer, alpha = L2Regularizer(mask), 0.7
+
+        def R(p):
+            return 0.5 * alpha * anp.sum(p[:5] ** 2)
+    elif which == "quadratic":
+        regularizer, alpha = QuadraticPenalties.smoothness(5), np.array([0.7, 2.0])
+        difference = np.diff(np.eye(5), n=2, axis=0)
+
+        def R(p):
+            return 0.5 * (alpha[0] * anp.sum(p[:5] ** 2)
+                          + alpha[1] * anp.sum(anp.dot(difference, p[:5]) ** 2))
+    else:
+        def R_of(a, p):
+            return a[0] * anp.sum(anp.cosh(p[:5])) + a[1] * anp.sum(p[:5] ** 4)
+
+        regularizer, alpha = AutogradRegularizer(R_of), np.array([0.7, 2.0])
+
+        def R(p):
+            return R_of(alpha, p)
+    H = hessian(R)(params)
+    np.testing.assert_allclose(hessian_product(regularizer, alpha, params, V), H @ V,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hessian_product(regularizer, alpha, params, V[:, 0]), H @ V[:, 0],
+                               rtol=1e-10, atol=1e-12)
