@@ -1,0 +1,48 @@
+"""BLAS threads for small products.
+
+A network's training and scoring run many matrix products whose size is fixed
+by the batch and the layer widths. When each product is small, OpenBLAS's
+threads cost more to wake and join than they save; on a machine whose other
+cores are busy they can cost far more (scikit-learn's ``KMeans`` limits its
+BLAS threads for the same reason). The choice is made by size, so that large
+products keep every thread the user has allowed.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import contextlib
+
+from threadpoolctl import ThreadpoolController
+
+# Below this many floating-point operations per product, one BLAS thread.
+SMALL_PRODUCT_FLOPS = 1e8
+
+_controller = None
+
+
+def _threadpool_controller():
+    # Inspecting the loaded libraries is slow: do it once per process.
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def blas_threads_for(product_flops):
+    """A context that runs BLAS on one thread when its products are small.
+
+    Parameters
+    ----------
+    product_flops : float
+        Floating-point operations of the largest matrix product run inside
+        the context (e.g. ``2 * batch_rows * width_in * width_out``).
+
+    Returns
+    -------
+    context : context manager
+        ``threadpoolctl``'s limit to one BLAS thread below
+        ``SMALL_PRODUCT_FLOPS``, a no-op above it.
+    """
+    if product_flops >= SMALL_PRODUCT_FLOPS:
+        return contextlib.nullcontext()
+    return _threadpool_controller().limit(limits=1, user_api="blas")
