@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
 )
 
 from ._chunking import apply_by_row_chunks
+from ._from_estimator import convert
 from ._laplace import GaussNewtonCovariance
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
@@ -345,7 +346,90 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self._fit(X, y, sample_weight)
         return self
 
-    def _fit(self, X, y, sample_weight):
+    @classmethod
+    def from_estimator(cls, estimator, X, y, sample_weight=None):
+        """A curious regressor at the parameters of a regressor fitted elsewhere.
+
+        scikit-learn's :class:`~sklearn.linear_model.Ridge` minimises this
+        estimator's objective (times two), and
+        :class:`~sklearn.neural_network.MLPRegressor` minimises it divided by
+        the sum of the sample weights, with the same ``alpha``: their fitted
+        parameters are ``theta*``, so no retraining is needed. The returned
+        regressor keeps the given estimator's parameters (its predictions are
+        the original's) and computes the tangent, the effective dof, the noise
+        variance and the predictive std at them, on the data given here (see
+        :ref:`theory-from-estimator`).
+
+        Parameters
+        ----------
+        estimator : estimator object
+            A fitted :class:`~sklearn.linear_model.Ridge`,
+            :class:`~sklearn.linear_model.RidgeCV` (its ``alpha_``),
+            :class:`~sklearn.linear_model.LinearRegression` (``alpha=0``),
+            :class:`~sklearn.linear_model.BayesianRidge` (``alpha = lambda_ /
+            alpha_``) or :class:`~sklearn.neural_network.MLPRegressor` (the same
+            layers, activation and ``alpha``), all with one target; a
+            :class:`~sklearn.pipeline.Pipeline` ending in one of these; or a
+            fitted :class:`~sklearn.model_selection.GridSearchCV` or
+            :class:`~sklearn.model_selection.RandomizedSearchCV` (its
+            ``best_estimator_``).
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data the estimator was fitted on (for a Pipeline, as the
+            Pipeline takes it). The tangent and the scores are those of the
+            objective on these data.
+
+        y : array-like of shape (n_samples,)
+            Its targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            The sample weights it was fitted with.
+
+        Returns
+        -------
+        converted : CuriousRegressor or Pipeline
+            A fitted CuriousRegressor, or, for a Pipeline (or a search whose best
+            estimator is one), a Pipeline with copies of its fitted transformers
+            and its last step converted.
+
+        Notes
+        -----
+        The tangent is ``-H^-1 b`` at the given parameters. It is the
+        derivative of the fitted parameters in ``alpha`` when the estimator
+        was trained to convergence; a network stopped early (or trained with
+        ``early_stopping`` on part of the data) gets the tangent of the
+        objective on ``X`` at the point where it stopped, as
+        ``CuriousRegressor``'s own networks do. ``noise_variance_`` is this
+        package's estimate from the residuals and the effective dof, also for
+        BayesianRidge (whose own noise precision is ``alpha_``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn_curiosity import CuriousRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=30)
+        >>> ridge = Ridge(alpha=2.0).fit(X, y)
+        >>> reg = CuriousRegressor.from_estimator(ridge, X, y)
+        >>> bool(np.allclose(reg.predict(X), ridge.predict(X)))
+        True
+        >>> reg.alpha, reg.tangent_.shape
+        (2.0, (4,))
+        """
+        return convert(cls, estimator, X, y, sample_weight)
+
+    def _fit_at(self, X, y, sample_weight, params, n_iter=None):
+        """Fit everything but ``theta``, which is given: see :meth:`from_estimator`."""
+        self._validate_params()
+        with fitted_state_restored_on_failure(self):
+            self._fit(X, y, sample_weight, fixed_params=params)
+            if n_iter is not None:
+                self.n_iter_ = int(n_iter)
+        return self
+
+    def _fit(self, X, y, sample_weight, fixed_params=None):
         X, y = validate_data(
             self,
             X,
@@ -377,6 +461,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             params, hessian, weighted_rss, dof = fit_ridge(
                 X, y, sample_weight, alpha, self.fit_intercept, penalty=penalty
             )
+            if fixed_params is not None:
+                # The Hessian and the dof do not depend on theta; the residuals do.
+                params = _checked_fixed_params(fixed_params, params.size)
+                residuals = model.predict(params, X) - y
+                weighted_rss = float(sample_weight @ residuals**2)
             tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
             self.coef_, self.intercept_ = model.split(params)
             self.intercept_ = float(self.intercept_)
@@ -386,7 +475,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self._laplace = hessian
         else:
             model, regularizer, params, hessian, tangent, weighted_rss, dof = (
-                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities)
+                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities, fixed_params)
             )
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
@@ -405,8 +494,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
 
-    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities):
-        """Train a network or user model, then its tangent and its Hessian."""
+    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities, fixed_params=None):
+        """Train a network or user model (unless ``fixed_params``), then its tangent and Hessian."""
         if self.model == "mlp":
             model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
         else:
@@ -450,7 +539,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         options = check_tangent_options(tangent_solver, self.tangent_options)
 
         tangent = None
-        if self.solver == "lbfgs":
+        if fixed_params is not None:
+            params, n_iter = _checked_fixed_params(fixed_params, n_params), 0
+        elif self.solver == "lbfgs":
             params, n_iter = train_lbfgs(
                 model, regularizer, alpha, X, y, sample_weight, params, self.max_iter, self.tol
             )
@@ -709,6 +800,16 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _checked_fixed_params(params, n_params):
+    params = np.asarray(params, dtype=np.float64)
+    if params.shape != (n_params,) or not np.isfinite(params).all():
+        raise ValueError(
+            f"The given parameters have shape {params.shape} (finite: "
+            f"{bool(np.isfinite(params).all())}), but the model has {n_params} parameters."
+        )
+    return params.copy()
 
 
 def _check_strengths(alpha, regularizer):

@@ -9,8 +9,9 @@ variance ``sigma^2``:
 
 The functions :func:`influence_score` and :func:`regularity_sensitivity`
 accept a fitted :class:`~sklearn_curiosity.CuriousRegressor` or a
-:class:`~sklearn.pipeline.Pipeline` ending in one; query strategies use them
-so that Pipelines work everywhere.
+:class:`~sklearn.pipeline.Pipeline` ending in one, or a fitted search object
+(:class:`~sklearn.model_selection.GridSearchCV`, ...) through its
+``best_estimator_``; query strategies use them so that these work everywhere.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -19,9 +20,11 @@ import warnings
 from functools import partial
 
 import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 
 from ._dask import is_dask_array, map_row_blocks
+from ._from_estimator import best_estimator
 
 
 def signed_influence(prediction, sensitivity, y):
@@ -79,19 +82,26 @@ def expected_squared_influence(sensitivity, noise_variance):
 
 def _final_step(estimator, X):
     """Return the estimator that scores, and ``X`` transformed for it."""
+    if isinstance(estimator, BaseSearchCV):
+        estimator = best_estimator(estimator)
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X) if len(estimator) > 1 else X
         estimator = estimator[-1]
     if not hasattr(estimator, "influence_score"):
         raise TypeError(
-            "Expected a CuriousRegressor or a Pipeline whose last step is one; "
-            f"got {type(estimator).__name__}, which has no influence_score."
+            "Expected a CuriousRegressor, a Pipeline whose last step is one, or a "
+            "fitted search (GridSearchCV, ...) whose best estimator is one of these; "
+            f"got {type(estimator).__name__}, which has no influence_score. A fitted "
+            "Ridge, RidgeCV, LinearRegression, BayesianRidge or MLPRegressor (or a "
+            "Pipeline ending in one) becomes one with CuriousRegressor.from_estimator."
         )
     return estimator, X
 
 
 def _n_regularities(estimator):
     """K, the number of tangent columns of a fitted estimator or Pipeline's last step."""
+    if isinstance(estimator, BaseSearchCV):
+        estimator = best_estimator(estimator)
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     tangent = getattr(final, "tangent_", None)
     return np.shape(tangent)[1] if np.ndim(tangent) == 2 else 1
@@ -102,10 +112,14 @@ def influence_score(estimator, X, y=None, *, per_regularity=False):
 
     Parameters
     ----------
-    estimator : CuriousRegressor or Pipeline
-        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
+    estimator : CuriousRegressor, Pipeline or search object
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, a fitted
         :class:`~sklearn.pipeline.Pipeline` whose last step is one (the earlier
-        steps transform ``X`` first).
+        steps transform ``X`` first), or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV` or
+        :class:`~sklearn.model_selection.RandomizedSearchCV` whose
+        ``best_estimator_`` is one of these. Another scikit-learn regressor
+        becomes one with :meth:`CuriousRegressor.from_estimator`.
 
     X : array-like of shape (n_samples, n_features)
         The points to score, as the estimator (or the pipeline) takes them. A
@@ -158,9 +172,11 @@ def regularity_sensitivity(estimator, X):
 
     Parameters
     ----------
-    estimator : CuriousRegressor or Pipeline
-        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
-        :class:`~sklearn.pipeline.Pipeline` whose last step is one.
+    estimator : CuriousRegressor, Pipeline or search object
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, a fitted
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one, or a fitted
+        search object whose ``best_estimator_`` is one of these (see
+        :func:`influence_score`).
 
     X : array-like of shape (n_samples, n_features)
         The points, as the estimator (or the pipeline) takes them; a dask
