@@ -27,6 +27,7 @@ from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._pickle_version import VersionedPickleMixin
 from ._utils import fitted_state_restored_on_failure
 from .scores import (
     _final_step,
@@ -149,7 +150,7 @@ def _from_eigen(vectors, values):
     return np.matmul(vectors * values[:, np.newaxis, :], np.swapaxes(vectors, 1, 2))
 
 
-class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
+class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     """Multi-user linear regressor with shared and per-user parameters, and its tangents.
 
     Each user ``u`` (the ``groups`` label of a sample) gets the shared
@@ -266,6 +267,9 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
     the Schur complement of the user blocks (see ``HierarchicalHessian``),
     O(U q^3) time and O(U q^2) memory for ``U`` users and ``q`` parameters per
     user.
+
+    Pickles record the package version, as :class:`CuriousRegressor`'s do: a
+    fitted estimator from another major.minor release is refused on loading.
 
     References
     ----------

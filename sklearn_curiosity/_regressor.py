@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 
 from ._chunking import apply_by_row_chunks
 from ._laplace import GaussNewtonCovariance
+from ._pickle_version import VersionedPickleMixin
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
@@ -35,7 +36,7 @@ from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa
 _AUTO_EXACT_MAX_PARAMS = 500
 
 
-class CuriousRegressor(RegressorMixin, BaseEstimator):
+class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     """Regularized regressor with its regularity tangent and influence scores.
 
     The model minimizes ``sum_i w_i / 2 (y_i - f(x_i; theta))^2 + alpha/2
@@ -685,26 +686,6 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             partial(self._signed_influence, per_regularity=per_regularity), X, y
         )
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_sklearn_curiosity_version"] = _package_version()
-        return state
-
-    def __setstate__(self, state):
-        # Same major.minor loads; otherwise a fitted estimator is refused, since
-        # its private fitted state (_model, _hessian) may have changed layout.
-        saved = state.pop("_sklearn_curiosity_version", "unknown")
-        current = _package_version()
-        if "params_" in state and _major_minor(saved) != _major_minor(current):
-            raise ValueError(
-                f"This {type(self).__name__} was fitted and pickled with "
-                f"sklearn_curiosity {saved}, which is incompatible with the installed "
-                f"version {current} (fitted estimators load only within the same "
-                f"major.minor release). Refit it with sklearn_curiosity {current}, or "
-                f"install sklearn_curiosity=={saved} to load it."
-            )
-        super().__setstate__(state)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -748,13 +729,3 @@ def _check_penalized_size(regularizer, size, owner, unit):
             f"The regularizer penalizes {regularizer.n_coef} coefficients but "
             f"{owner} {size} {unit}. Build its matrices for {size} {unit}."
         )
-
-
-def _package_version():
-    from . import __version__  # not at import time: __init__ imports this module
-
-    return __version__
-
-
-def _major_minor(version):
-    return tuple(version.split(".")[:2])
