@@ -71,8 +71,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         Whether to fit an (unpenalized) intercept. Linear model only (a
         network always has unpenalized biases).
 
-    hidden_layer_sizes : tuple of int, default=(32,)
-        Widths of the hidden layers of the MLP.
+    hidden_layer_sizes : int or tuple of int, default=(32,)
+        Widths of the hidden layers of the MLP, each an integer >= 1 (an int
+        is one hidden layer), as in :class:`~sklearn.neural_network.MLPRegressor`.
 
     activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
         Activation of the MLP's hidden layers. "relu" has a zero second
@@ -103,7 +104,10 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
     warm_start : bool, default=False
         Start training from the previous fit's parameters (and, for the
-        "forward" tangent, its tangent) when their shape still matches.
+        "forward" tangent, its tangent) when the architecture still matches:
+        the same model class, number of features, ``hidden_layer_sizes`` and
+        ``activation``. Otherwise training starts afresh from
+        ``random_state``, as if ``warm_start=False``.
 
     tangent_solver : {"auto", "exact", "cg", "forward", "lissa"}, default="auto"
         How a nonlinear model's tangent is computed (METHOD.md section 5).
@@ -393,6 +397,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
 
         self._model = model
+        self._architecture = _architecture(model, X.shape[1])
         self._hessian = hessian
         self.params_ = params
         complexity = regularizer.complexity(params, alpha=alpha)
@@ -420,10 +425,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         params = model.initialize(X.shape[1], random_state)
         warm = (
             self.warm_start
-            and hasattr(self, "params_")
             and getattr(self, "tangent_solver_", None) is not None
-            and self._model.__class__ is model.__class__
-            and self.params_.shape == params.shape
+            and getattr(self, "_architecture", None) == _architecture(model, X.shape[1])
         )
         if warm:
             params = self.params_.copy()
@@ -721,6 +724,23 @@ def _check_strengths(alpha, regularizer):
     if regularizer is None:
         return float(strengths[0]), 1
     return strengths, strengths.size
+
+
+def _architecture(model, n_features):
+    """What a warm start must match: the model's class, input width and layers.
+
+    Two networks can hold the same number of parameters with different
+    layouts (3 features and (4,) units, 2 features and (5,) units: 21 each);
+    reusing one's weights in the other would start from nonsense, so the
+    layout is compared, not the size.
+    """
+    return (
+        type(model),
+        n_features,
+        getattr(model, "n_params", None),
+        getattr(model, "hidden_layer_sizes", None),
+        getattr(model, "activation", None),
+    )
 
 
 def _check_penalized_size(regularizer, size, owner, unit):

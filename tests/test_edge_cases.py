@@ -175,3 +175,37 @@ def test_tiny_n_huge_p(rng):
     y = rng.normal(size=5)
     reg = _check_against_oracles(X, y, alpha=1.0, rtol=1e-5)
     assert reg.effective_dof_ < 5
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        # The same 21 parameters in another layout: 3*4+4+4+1 and 2*5+5+5+1.
+        (dict(n_features=3, hidden_layer_sizes=(4,)), dict(n_features=2, hidden_layer_sizes=(5,))),
+        # The same layout with another activation.
+        (dict(n_features=3, activation="tanh"), dict(n_features=3, activation="relu")),
+    ],
+)
+def test_warm_start_reuses_weights_only_for_the_same_architecture(rng, first, second):
+    # Oracle: a cold fit from the same seed. Before, equal parameter counts
+    # were enough to start from the other network's weights.
+    def make(n_features, **params):
+        X = rng.normal(size=(30, n_features))
+        y = np.tanh(X[:, 0]) + 0.1 * rng.normal(size=30)
+        settings = dict(model="mlp", hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+        return X, y, {**settings, **params}
+
+    X1, y1, params1 = make(**first)
+    X2, y2, params2 = make(**second)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short trainings do not converge
+        reg = CuriousRegressor(warm_start=True, **params1).fit(X1, y1)
+        reg.set_params(**params2).fit(X2, y2)
+        cold = CuriousRegressor(**params2).fit(X2, y2)
+        np.testing.assert_array_equal(reg.params_, cold.params_)
+        # The same architecture does start from the previous weights.
+        again = CuriousRegressor(warm_start=True, **params2).fit(X2, y2)
+        start = again.params_.copy()
+        again.set_params(max_iter=1).fit(X2, y2)
+        fresh = CuriousRegressor(**{**params2, "max_iter": 1}).fit(X2, y2)
+    assert np.abs(again.params_ - start).max() < np.abs(fresh.params_ - start).max()

@@ -1,5 +1,7 @@
 """Bad input gets a clear error, and nothing is left half-fitted."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -124,3 +126,38 @@ def test_no_residual_degrees_of_freedom_warns_and_refuses_unlabelled_scores():
         reg.influence_score(X)
     # Labelled scores and predictions need no noise estimate.
     assert np.isfinite(reg.influence_score(X, [1.0])).all()
+
+
+@pytest.mark.parametrize(
+    "sizes, entry",
+    [((0,), "entry 0 is 0"), ((4, 0), "entry 1 is 0"), ((-1,), "entry 0 is -1"),
+     ((2.5,), "entry 0 is 2.5"), ((2.0,), "entry 0 is 2.0"), ((True,), "entry 0 is True"),
+     (True, "entry 0 is True"), (((2, 3),), r"entry 0 is \(2, 3\)")],
+)
+def test_hidden_layer_sizes_are_checked_layer_by_layer(data, sizes, entry):
+    # As MLPRegressor: integers >= 1. Before, (0,) fitted a constant model
+    # silently and the others failed with numpy's errors.
+    X, y = data
+    reg = CuriousRegressor(model="mlp", hidden_layer_sizes=sizes, max_iter=5)
+    with pytest.raises(ValueError, match=f"hidden_layer_sizes must hold integers >= 1.*{entry}"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "n_features_in_") and not hasattr(reg, "params_")
+
+
+@pytest.mark.parametrize(
+    "sizes, layers", [(3, (3,)), (np.int64(3), (3,)), ([2, np.int32(4)], (2, 4)),
+                      (np.array([2, 3]), (2, 3)), ((), ())],
+)
+def test_hidden_layer_sizes_accepts_ints_as_mlpregressor_does(data, sizes, layers):
+    # An int is one layer; numpy integers are integers; () is a linear network.
+    X, y = data
+    reg = CuriousRegressor(model="mlp", hidden_layer_sizes=sizes, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=5 does not converge
+        reg.fit(X, y)
+    expected = CuriousRegressor(model="mlp", hidden_layer_sizes=layers, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected.fit(X, y)
+    assert reg._model.hidden_layer_sizes == layers
+    np.testing.assert_array_equal(reg.params_, expected.params_)
