@@ -27,10 +27,17 @@ from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._checks import (
+    as_numeric_target,
+    check_fit_is_finite,
+    check_squares_finite,
+    warn_if_curiosity_is_zero,
+)
 from ._pickle_version import VersionedPickleMixin
 from ._utils import fitted_state_restored_on_failure
 from .scores import (
     _final_step,
+    check_finite_scores,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
@@ -317,8 +324,10 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             Target values.
 
         groups : array-like of shape (n_samples,), default=None
-            The user of each sample (any sortable labels). ``None``: all
-            samples come from one anonymous user.
+            The user of each sample: numbers or strings, all of one kind (as
+            scikit-learn's label encoders, 1 and 1.0 are one user, 1 and "1"
+            two; NaN and None are refused). ``None``: all samples come from
+            one anonymous user.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples' losses; a weight of 2 counts
@@ -335,14 +344,16 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
 
     def _fit(self, X, y, groups, sample_weight):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_squares_finite(X, y, sample_weight)
         if groups is None:
             users = np.array([None], dtype=object)
             user_index = np.zeros(X.shape[0], dtype=np.intp)
         else:
-            groups = column_or_1d(groups, warn=True)
+            groups, _ = _check_labels(groups)
             check_consistent_length(X, groups)
             users, user_index = np.unique(groups, return_inverse=True)
         n_users = len(users)
@@ -383,6 +394,14 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             weighted_rss, weight_sum, dof, remedy="raise alpha or deviation_alpha"
         )
 
+        check_fit_is_finite(
+            {"params_": params, "tangent_": tangent, "effective_dof_": dof,
+             "noise_variance_": noise_variance},
+            nan_allowed=("noise_variance_",),
+        )
+        # Constant features still leave the users' intercepts to tell apart.
+        warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=False)
+
         n_features = X.shape[1]
         shared, deviations = blocks[0], blocks[1:]
         self._hessian = hessian
@@ -416,24 +435,33 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             fill = 0 if self._anonymous else n_users
             user_index = np.full(X.shape[0], fill, dtype=np.intp)
         else:
-            groups = column_or_1d(groups, warn=True)
-            check_consistent_length(X, groups)
             user_index = self._user_index(groups)
+            check_consistent_length(X, user_index)
         return _features(X, self.fit_intercept), user_index
 
     def _user_index(self, groups):
-        """Position of each label in ``users_``, ``n_users`` for unseen users."""
+        """Position of each label in ``users_``, ``n_users`` for unseen users.
+
+        Labels match as scikit-learn's label encoders match them: 1 and 1.0
+        are one user, 1 and "1" are two. Labels of another kind than the
+        fitted users' can match none of them, which is a mistake, not a
+        population of new users: refused.
+        """
+        groups, kind = _check_labels(groups)
         n_users = len(self.users_)
         if self._anonymous:
             return np.full(len(groups), n_users, dtype=np.intp)
-        try:
-            position = np.searchsorted(self.users_, groups)
-        except TypeError:
-            raise TypeError(
-                "The groups labels cannot be compared with those seen at fit "
-                f"time (dtype {self.users_.dtype} at fit, {np.asarray(groups).dtype} "
-                "now). Pass labels of the same type."
-            ) from None
+        _, fitted_kind = _check_labels(self.users_)
+        if kind != fitted_kind:
+            raise ValueError(
+                f"The groups labels are {kind} (such as {_plain(groups[0])!r}) but the "
+                f"users seen at fit time are {fitted_kind} (such as "
+                f"{_plain(self.users_[0])!r}): no "
+                f"label can match a fitted user (1 and '1' are different users), so "
+                f"every row would be treated as a new user. Pass the labels in the "
+                f"kind they had at fit time (e.g. groups.astype({self.users_.dtype.name!r}))."
+            )
+        position = np.searchsorted(self.users_, groups)
         position = np.minimum(position, n_users - 1)
         seen = self.users_[position] == groups
         return np.where(seen, position, n_users)
@@ -456,6 +484,9 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         groups : array-like of shape (n_samples,), default=None
             The user of each sample; users not seen at fit time get the shared
             model. ``None``: the anonymous user (see Notes of the class).
+            Labels of another kind than at fit time (strings for a model
+            fitted on numbers, or the reverse) raise a ValueError: they
+            could match no fitted user.
 
         Returns
         -------
@@ -463,7 +494,7 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             Predicted values.
         """
         phi, user_index = self._features_and_users(X, groups)
-        return _predict_blocks(phi, *self._blocks(self.params_), user_index)
+        return check_finite_scores(_predict_blocks(phi, *self._blocks(self.params_), user_index))
 
     def score(self, X, y, groups=None, sample_weight=None):
         """Coefficient of determination of ``predict(X, groups)``.
@@ -506,7 +537,7 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             Columns ``df/dalpha`` and ``df/ddeviation_alpha``.
         """
         phi, user_index = self._features_and_users(X, groups)
-        return _predict_blocks(phi, *self._blocks(self.tangent_), user_index)
+        return check_finite_scores(_predict_blocks(phi, *self._blocks(self.tangent_), user_index))
 
     def influence_score(self, X, y=None, groups=None, *, per_regularity=False):
         """Influence of each (sample, user) on the model's two complexities.
@@ -549,11 +580,81 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         if y is None:
             scores = expected_squared_influence(sensitivity, self.noise_variance_)
         else:
-            y = column_or_1d(y, dtype=np.float64, warn=True)
+            y = as_numeric_target(column_or_1d(y, warn=True))
             check_consistent_length(phi, y)
             prediction = _predict_blocks(phi, *self._blocks(self.params_), user_index)
             scores = signed_influence(prediction, sensitivity, y)
-        return total_over_regularities(scores, per_regularity)
+        return check_finite_scores(total_over_regularities(scores, per_regularity))
+
+
+def _check_labels(groups):
+    """``(labels, kind)``: the users' labels as a 1-D array of one kind.
+
+    The kind is "numbers", "strings", "bytes" or "datetimes". A missing label
+    (NaN, None, NaT) has no user to stand for, and labels of several kinds
+    cannot be ordered or matched consistently: both are refused. An object
+    array of one kind is converted to the typed array NumPy gives it, so that
+    labels compare as values.
+    """
+    groups = column_or_1d(groups, warn=True)
+    dtype_kind = groups.dtype.kind
+    if dtype_kind == "O":
+        kinds = set()
+        for position, label in enumerate(groups):
+            if label is None or (isinstance(label, Real) and label != label):
+                raise ValueError(
+                    f"groups has a missing label ({_plain(label)!r} at position {position}): "
+                    "every sample needs a user. Drop those rows or give them a label."
+                )
+            kind = _label_kind_of(label)
+            if kind is None:
+                raise ValueError(
+                    "groups labels must be numbers or strings; got "
+                    f"{label!r} of type {type(label).__name__} at position {position}."
+                )
+            kinds.add(kind)
+        if len(kinds) > 1:
+            raise ValueError(
+                "groups mixes labels of several kinds "
+                f"({' and '.join(sorted(kinds))}): 1 and '1' would be "
+                "different users, and their order is undefined. Give every label "
+                "the same kind, e.g. groups.astype(str)."
+            )
+        if len(groups):
+            groups = np.asarray(groups.tolist())
+        kind = kinds.pop() if kinds else "strings"
+        return groups, kind
+    kind = {"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers", "U": "strings",
+            "S": "bytes", "M": "datetimes", "m": "datetimes"}.get(dtype_kind)
+    if kind is None:
+        raise ValueError(
+            f"groups labels must be numbers or strings; got an array of dtype {groups.dtype}."
+        )
+    missing = np.isnan(groups) if dtype_kind == "f" else (
+        np.isnat(groups) if kind == "datetimes" else np.zeros(len(groups), dtype=bool)
+    )
+    if missing.any():
+        position = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"groups has a missing label ({_plain(groups[position])!r} at position {position}): "
+            "every sample needs a user. Drop those rows or give them a label."
+        )
+    return groups, kind
+
+
+def _plain(label):
+    """A NumPy scalar as the Python value it holds, for messages."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _label_kind_of(label):
+    if isinstance(label, str):
+        return "strings"
+    if isinstance(label, bytes):
+        return "bytes"
+    if isinstance(label, (Real, np.bool_)):
+        return "numbers"
+    return None  # anything else is refused
 
 
 def _features(X, fit_intercept):

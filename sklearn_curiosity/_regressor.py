@@ -16,6 +16,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._checks import (
+    as_numeric_target,
+    check_fit_is_finite,
+    check_squares_finite,
+    warn_if_curiosity_is_zero,
+)
 from ._chunking import apply_by_row_chunks
 from ._laplace import GaussNewtonCovariance
 from ._pickle_version import VersionedPickleMixin
@@ -25,6 +31,7 @@ from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
+    check_finite_scores,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
@@ -359,9 +366,11 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         if self.model == "linear":
@@ -395,12 +404,20 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             )
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
+        complexity = regularizer.complexity(params, alpha=alpha)
+        check_fit_is_finite(
+            {"params_": params, "tangent_": tangent, "complexity_": complexity,
+             "effective_dof_": dof, "noise_variance_": noise_variance},
+            nan_allowed=("noise_variance_",),
+        )
+        warn_if_curiosity_is_zero(
+            X, y, sample_weight, noise_variance, linear=self.model == "linear"
+        )
 
         self._model = model
         self._architecture = _architecture(model, X.shape[1])
         self._hessian = hessian
         self.params_ = params
-        complexity = regularizer.complexity(params, alpha=alpha)
         # One regularity keeps the single-tangent shapes: (n_params,), a float.
         if n_regularities == 1:
             self.tangent_ = np.reshape(tangent, -1)
@@ -517,8 +534,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
         # A float64 copy of the row, and a few float64 outputs per row and regularity.
         row_bytes = 8 * (X.shape[1] + 4 * self._n_regularities())
-        return apply_by_row_chunks(
-            on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
+        return check_finite_scores(
+            apply_by_row_chunks(on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs)
         )
 
     def predict(self, X, return_std=False):
@@ -685,6 +702,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=False,
         )
+        y = as_numeric_target(y)
         return self._by_row_chunks(
             partial(self._signed_influence, per_regularity=per_regularity), X, y
         )
