@@ -19,7 +19,7 @@ from .exceptions import CuriosityWarning
 
 
 def as_numeric_target(y):
-    """``y`` as float64; numeric strings are converted, as :class:`~sklearn.linear_model.Ridge` does.
+    """``y`` as finite float64; numeric strings are converted, as in Ridge.
 
     ``validate_data(y_numeric=True)`` converts object arrays only; a NumPy
     string array ('<U') would otherwise reach the arithmetic.
@@ -56,7 +56,8 @@ def check_squares_finite(X, y, sample_weight):
     )
     if not np.all(np.isfinite(column_squares)):
         column = int(np.flatnonzero(~np.isfinite(column_squares))[0])
-        largest = abs(X.tocsc()[:, [column]]).max() if sparse.issparse(X) else np.abs(X[:, column]).max()
+        values = X.tocsc()[:, [column]].toarray() if sparse.issparse(X) else X[:, column]
+        largest = np.abs(values).max()
         raise ValueError(
             f"The features overflow: the sample-weighted sum of squares of column "
             f"{column} of X is not finite in float64 (largest |value| {largest:.3g}, "

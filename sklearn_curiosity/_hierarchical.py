@@ -337,6 +337,19 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Also when values of ``X``, ``y`` or ``sample_weight`` are so large
+            that the fit would overflow float64 (rescale them).
+
+        Warns
+        -----
+        CuriosityWarning
+            When every curiosity of the fitted model is zero (a constant
+            target, residuals all zero), or no residual degrees of
+            freedom are left to estimate the noise variance.
         """
         with fitted_state_restored_on_failure(self):
             self._fit(X, y, groups, sample_weight)

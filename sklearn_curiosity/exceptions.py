@@ -13,7 +13,7 @@ __all__ = ["CuriosityWarning"]
 class CuriosityWarning(UserWarning):
     """The fitted model's curiosity scores carry little or no information.
 
-    Raised (as a warning) when every curiosity is zero (a constant target,
+    Issued when every curiosity is zero (a constant target,
     constant features, residuals that are all zero), when the noise variance
     cannot be estimated, or when :class:`~sklearn_curiosity.CuriousRegressorCV`
     chose ``alpha`` at the edge of its search range. A ranking built from such

@@ -76,7 +76,7 @@ def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha")
 
 
 def check_finite_scores(values):
-    """``values`` (one entry or row per sample), or a ValueError naming the rows that are not finite.
+    """``values`` (a row per sample), or a ValueError naming the rows that are not finite.
 
     A non-finite score is an overflow: a row whose values are so large that
     the model's products leave float64. Checking the whole result costs one

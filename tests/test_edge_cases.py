@@ -277,7 +277,8 @@ def test_a_pool_row_that_overflows_is_named(rng, fit):
         lambda P: reg.influence_score(P),
         lambda P: reg.influence_score(P, np.zeros(len(P))),
     ):
-        with pytest.raises(ValueError, match=r"1 row\(s\) are not finite \(overflow\), at row index 4:"):
+        overflow = r"1 row\(s\) are not finite \(overflow\), at row index 4:"
+        with pytest.raises(ValueError, match=overflow):
             scores(pool)
         # The other rows score as they did.
         assert np.all(np.isfinite(scores(np.delete(pool, 4, axis=0))))

@@ -182,7 +182,9 @@ ESTIMATOR_FITS = {
 
 
 @pytest.mark.parametrize("fit", ESTIMATOR_FITS.values(), ids=ESTIMATOR_FITS.keys())
-@pytest.mark.parametrize("as_text", [lambda y: y.astype(str), lambda y: y.astype(str).astype(object)])
+@pytest.mark.parametrize(
+    "as_text", [lambda y: y.astype(str), lambda y: y.astype(str).astype(object)]
+)
 def test_numeric_strings_as_labels_fit_as_their_numbers(data, fit, as_text):
     # As Ridge: numeric strings are their numbers. Before, a '<U' y failed
     # with "UFuncTypeError: ufunc 'matmul'".
