@@ -763,7 +763,10 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     sensitivity = (phi @ shared)[:, np.newaxis, :] + np.einsum(
         "iq,jqk->ijk", phi, per_user[user_index]
     )
-    scores = expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
+    # One row per candidate input: a row that overflows is named.
+    scores = check_finite_scores(
+        expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
+    )
     n_instances = min(n_instances, scores.size)
     flat = np.argsort(-scores, axis=None, kind="stable")[:n_instances]
     pairs = np.column_stack(np.unravel_index(flat, scores.shape))

@@ -19,6 +19,7 @@ from sklearn_curiosity import (
     CuriousRegressorCV,
     HierarchicalCuriousRegressor,
 )
+from sklearn_curiosity.query import user_influence_sampling
 
 
 def _finite_difference_tangent(X, y, alpha, rel_step=1e-4, **fit_params):
@@ -282,6 +283,9 @@ def test_a_pool_row_that_overflows_is_named(rng, fit):
             scores(pool)
         # The other rows score as they did.
         assert np.all(np.isfinite(scores(np.delete(pool, 4, axis=0))))
+    if fit is _fit_hierarchical:
+        with pytest.raises(ValueError, match="at row index 4:"):
+            user_influence_sampling(reg, pool, users=[0, 1, 5])
 
 
 def test_a_pool_row_that_overflows_is_named_through_chunks(rng):
