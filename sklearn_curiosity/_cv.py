@@ -46,6 +46,7 @@ _FORWARDED = {
     if name != "alpha"
 }
 
+
 def _warn_if_alpha_at_an_edge(alpha, alphas):
     """Warn (CuriosityWarning) when the chosen alpha is the smallest or largest allowed.
 

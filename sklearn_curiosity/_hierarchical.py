@@ -462,17 +462,20 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         """
         groups, kind = _check_labels(groups)
         n_users = len(self.users_)
-        if self._anonymous:
+        if self._anonymous or len(groups) == 0:
             return np.full(len(groups), n_users, dtype=np.intp)
         _, fitted_kind = _check_labels(self.users_)
         if kind != fitted_kind:
+            as_fitted = {"b": "bool", "i": "int", "u": "int", "f": "float", "U": "str"}.get(
+                self.users_.dtype.kind, self.users_.dtype.name
+            )
             raise ValueError(
                 f"The groups labels are {kind} (such as {_plain(groups[0])!r}) but the "
                 f"users seen at fit time are {fitted_kind} (such as "
-                f"{_plain(self.users_[0])!r}): no "
-                f"label can match a fitted user (1 and '1' are different users), so "
-                f"every row would be treated as a new user. Pass the labels in the "
-                f"kind they had at fit time (e.g. groups.astype({self.users_.dtype.name!r}))."
+                f"{_plain(self.users_[0])!r}): no label can match a fitted user (1 and "
+                f"'1' are different users), so every row would be treated as a new "
+                f"user. Pass the labels in the kind they had at fit time (e.g. "
+                f"groups.astype({as_fitted}))."
             )
         position = np.searchsorted(self.users_, groups)
         position = np.minimum(position, n_users - 1)
