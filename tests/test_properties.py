@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -261,3 +262,34 @@ def test_estimator_inputs_give_a_result_or_a_clear_error(inputs, fit):
                 continue
             assert values.shape[0] == len(y)
             assert np.all(np.isfinite(values))
+
+
+LAYER_WIDTHS = st.one_of(
+    st.integers(-2, 4), st.floats(-1, 4, allow_nan=False), st.booleans(),
+    st.integers(1, 4).map(np.int64),
+)
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(st.one_of(LAYER_WIDTHS, st.lists(LAYER_WIDTHS, max_size=3), st.tuples(LAYER_WIDTHS)))
+def test_hidden_layer_sizes_fit_as_integers_or_are_refused(sizes):
+    # Valid exactly when every width is an integer >= 1 (not a bool), as in
+    # MLPRegressor; anything else is a ValueError and leaves nothing fitted.
+    widths = sizes if isinstance(sizes, (list, tuple)) else [sizes]
+    valid = all(
+        isinstance(width, (int, np.integer)) and not isinstance(width, bool) and width >= 1
+        for width in widths
+    )
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    reg = CuriousRegressor(model="mlp", hidden_layer_sizes=sizes, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two iterations do not converge
+        if not valid:
+            with pytest.raises(ValueError, match="hidden_layer_sizes"):
+                reg.fit(X, y)
+            assert not hasattr(reg, "n_features_in_")
+            return
+        reg.fit(X, y)
+    assert reg._model.hidden_layer_sizes == tuple(int(width) for width in widths)
+    assert np.all(np.isfinite(reg.influence_score(X)))
