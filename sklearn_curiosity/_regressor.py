@@ -16,15 +16,23 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._checks import (
+    as_numeric_target,
+    check_fit_is_finite,
+    check_squares_finite,
+    warn_if_curiosity_is_zero,
+)
 from ._chunking import apply_by_row_chunks
 from ._from_estimator import convert
 from ._laplace import GaussNewtonCovariance
+from ._pickle_version import VersionedPickleMixin
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
+    check_finite_scores,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
@@ -36,7 +44,7 @@ from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa
 _AUTO_EXACT_MAX_PARAMS = 500
 
 
-class CuriousRegressor(RegressorMixin, BaseEstimator):
+class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     """Regularized regressor with its regularity tangent and influence scores.
 
     The model minimizes ``sum_i w_i / 2 (y_i - f(x_i; theta))^2 + alpha/2
@@ -71,8 +79,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         Whether to fit an (unpenalized) intercept. Linear model only (a
         network always has unpenalized biases).
 
-    hidden_layer_sizes : tuple of int, default=(32,)
-        Widths of the hidden layers of the MLP.
+    hidden_layer_sizes : int or tuple of int, default=(32,)
+        Widths of the hidden layers of the MLP, each an integer >= 1 (an int
+        is one hidden layer), as in :class:`~sklearn.neural_network.MLPRegressor`.
 
     activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
         Activation of the MLP's hidden layers. "relu" has a zero second
@@ -103,7 +112,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     warm_start : bool, default=False
         Start training from the previous fit's parameters (and, for the
-        "forward" tangent, its tangent) when their shape still matches.
+        "forward" tangent, its tangent) when the architecture still matches:
+        the same model class, number of features, ``hidden_layer_sizes`` and
+        ``activation``. Otherwise training starts afresh from
+        ``random_state``, as if ``warm_start=False``.
 
     tangent_solver : {"auto", "exact", "cg", "forward", "lissa"}, default="auto"
         How a nonlinear model's tangent is computed (METHOD.md section 5).
@@ -341,6 +353,20 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Also when values of ``X``, ``y`` or ``sample_weight`` are so large
+            that the fit would overflow float64 (rescale them).
+
+        Warns
+        -----
+        CuriosityWarning
+            When every curiosity of the fitted model is zero (a constant
+            target, constant features of the linear model, residuals all
+            zero), or no residual degrees of freedom are left to estimate
+            the noise variance.
         """
         with fitted_state_restored_on_failure(self):
             self._fit(X, y, sample_weight)
@@ -438,9 +464,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         if self.model == "linear":
@@ -479,11 +507,20 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             )
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
+        complexity = regularizer.complexity(params, alpha=alpha)
+        check_fit_is_finite(
+            {"params_": params, "tangent_": tangent, "complexity_": complexity,
+             "effective_dof_": dof, "noise_variance_": noise_variance},
+            nan_allowed=("noise_variance_",),
+        )
+        warn_if_curiosity_is_zero(
+            X, y, sample_weight, noise_variance, linear=self.model == "linear"
+        )
 
         self._model = model
+        self._architecture = _architecture(model, X.shape[1])
         self._hessian = hessian
         self.params_ = params
-        complexity = regularizer.complexity(params, alpha=alpha)
         # One regularity keeps the single-tangent shapes: (n_params,), a float.
         if n_regularities == 1:
             self.tangent_ = np.reshape(tangent, -1)
@@ -508,10 +545,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         params = model.initialize(X.shape[1], random_state)
         warm = (
             self.warm_start
-            and hasattr(self, "params_")
             and getattr(self, "tangent_solver_", None) is not None
-            and self._model.__class__ is model.__class__
-            and self.params_.shape == params.shape
+            and getattr(self, "_architecture", None) == _architecture(model, X.shape[1])
         )
         if warm:
             params = self.params_.copy()
@@ -604,8 +639,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
         # A float64 copy of the row, and a few float64 outputs per row and regularity.
         row_bytes = 8 * (X.shape[1] + 4 * self._n_regularities())
-        return apply_by_row_chunks(
-            on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
+        return check_finite_scores(
+            apply_by_row_chunks(on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs)
         )
 
     def predict(self, X, return_std=False):
@@ -772,29 +807,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=False,
         )
+        y = as_numeric_target(y)
         return self._by_row_chunks(
             partial(self._signed_influence, per_regularity=per_regularity), X, y
         )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_sklearn_curiosity_version"] = _package_version()
-        return state
-
-    def __setstate__(self, state):
-        # Same major.minor loads; otherwise a fitted estimator is refused, since
-        # its private fitted state (_model, _hessian) may have changed layout.
-        saved = state.pop("_sklearn_curiosity_version", "unknown")
-        current = _package_version()
-        if "params_" in state and _major_minor(saved) != _major_minor(current):
-            raise ValueError(
-                f"This {type(self).__name__} was fitted and pickled with "
-                f"sklearn_curiosity {saved}, which is incompatible with the installed "
-                f"version {current} (fitted estimators load only within the same "
-                f"major.minor release). Refit it with sklearn_curiosity {current}, or "
-                f"install sklearn_curiosity=={saved} to load it."
-            )
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -843,19 +859,26 @@ def _check_strengths(alpha, regularizer):
     return strengths, strengths.size
 
 
+def _architecture(model, n_features):
+    """What a warm start must match: the model's class, input width and layers.
+
+    Two networks can hold the same number of parameters with different
+    layouts (3 features and (4,) units, 2 features and (5,) units: 21 each);
+    reusing one's weights in the other would start from nonsense, so the
+    layout is compared, not the size.
+    """
+    return (
+        type(model),
+        n_features,
+        getattr(model, "n_params", None),
+        getattr(model, "hidden_layer_sizes", None),
+        getattr(model, "activation", None),
+    )
+
+
 def _check_penalized_size(regularizer, size, owner, unit):
     if regularizer.n_coef > size or (unit == "features" and regularizer.n_coef != size):
         raise ValueError(
             f"The regularizer penalizes {regularizer.n_coef} coefficients but "
             f"{owner} {size} {unit}. Build its matrices for {size} {unit}."
         )
-
-
-def _package_version():
-    from . import __version__  # not at import time: __init__ imports this module
-
-    return __version__
-
-
-def _major_minor(version):
-    return tuple(version.split(".")[:2])

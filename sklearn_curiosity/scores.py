@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from ._dask import is_dask_array, map_row_blocks
 from ._from_estimator import best_estimator
+from .exceptions import CuriosityWarning
 
 
 def signed_influence(prediction, sensitivity, y):
@@ -50,32 +51,68 @@ def total_over_regularities(scores, per_regularity=False):
     return scores.sum(axis=1) if scores.ndim == 2 else scores
 
 
+# Residual degrees of freedom below this fraction of the total weight are
+# rounding error (the dof is a trace computed to about 1e-12 relative).
+_RESIDUAL_DOF_RTOL = 1e-8
+
+
 def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha"):
     """``sum_i w_i r_i^2 / (sum_i w_i - dof)``, or NaN with a warning.
 
     Sample weights count as repetitions. With no residual degrees of freedom
     left the variance cannot be estimated: NaN, which
-    :func:`expected_squared_influence` then refuses with a clear error.
+    :func:`expected_squared_influence` then refuses with a clear error. A
+    residual that is a rounding error of the total weight counts as none: the
+    ratio would be a quotient of rounding errors.
     """
     residual_dof = weight_sum - dof
-    if residual_dof > 0:
+    if residual_dof > _RESIDUAL_DOF_RTOL * weight_sum:
         return weighted_rss / residual_dof
     warnings.warn(
-        f"No residual degrees of freedom are left (effective dof {dof:.3g} "
-        f"for a total sample weight of {weight_sum:.3g}): noise_variance_ is NaN "
-        f"and unlabelled points cannot be scored. Fit on more samples or {remedy}.",
-        UserWarning,
+        f"No residual degrees of freedom are left (effective dof {dof:.6g} "
+        f"for a total sample weight of {weight_sum:.6g}): the model can fit every "
+        f"label exactly, so noise_variance_ is NaN and unlabelled points cannot be "
+        f"scored. Fit on more samples or {remedy}.",
+        CuriosityWarning,
     )
     return np.nan
 
 
+def check_finite_scores(values):
+    """``values`` (a row per sample), or a ValueError naming the rows that are not finite.
+
+    A non-finite score is an overflow: a row whose values are so large that
+    the model's products leave float64. Checking the whole result costs one
+    comparison per value, nothing next to computing it.
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return values
+    finite_rows = finite.reshape(len(values), -1).all(axis=1)
+    rows = np.flatnonzero(~finite_rows)
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    raise ValueError(
+        f"The results for {len(rows)} row(s) are not finite (overflow), at row index "
+        f"{shown}: their values are too large for float64 arithmetic with this model. "
+        "Rescale X the way the training data were (e.g. StandardScaler in a Pipeline), "
+        "or drop those rows."
+    )
+
+
 def expected_squared_influence(sensitivity, noise_variance):
     """Expected squared influence of unlabelled points, ``sigma^2 * g^2``."""
+    if np.isnan(noise_variance):
+        raise ValueError(
+            "The noise variance could not be estimated at fit time (the model's "
+            "effective degrees of freedom, effective_dof_, use up the total sample "
+            "weight: it can fit every label exactly), so unlabelled points cannot "
+            "be scored. Fit on more samples or raise alpha."
+        )
     if not np.isfinite(noise_variance):
         raise ValueError(
-            "The noise variance could not be estimated at fit time (the model "
-            "has as many effective degrees of freedom as samples), so unlabelled "
-            "points cannot be scored. Fit on more samples or raise alpha."
+            "The noise variance is infinite (an overflow at fit time), so unlabelled "
+            "points cannot be scored. Rescale y (e.g. with "
+            "TransformedTargetRegressor(transformer=StandardScaler())) and refit."
         )
     return noise_variance * sensitivity**2
 
