@@ -23,7 +23,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -31,7 +30,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._regressor import CuriousRegressor
-from ._ridge import _centered_weighted_gram, weighted_offsets
+from ._ridge import _CenteredDesign, _centered_weighted_gram, choose_solver, weighted_offsets
 from .scores import influence_score
 
 # The CuriousRegressor parameters (name: default) passed to every fit: all but
@@ -93,8 +92,10 @@ class _LeaveOneOut:
     eigendecomposition serves every ``alpha``: of ``Xs^T Xs = V diag(lambda)
     V^T`` when ``n > p`` (a p x p problem; the ridge part of the hat matrix is
     ``B diag(1 / (lambda + alpha)) B^T`` with ``B = Xs V``), of ``Xs Xs^T = Q
-    diag(lambda) Q^T`` otherwise (n x n), as ``RidgeCV``'s
-    ``gcv_mode="auto"`` chooses. Each ``alpha`` then costs O(n r).
+    diag(lambda) Q^T`` otherwise (n x n, dense or sparse ``X``; no p x p
+    array), as ``RidgeCV``'s ``gcv_mode="auto"`` and the fit's
+    :func:`~sklearn_curiosity._ridge.choose_solver` choose. Each ``alpha``
+    then costs O(n r).
 
     The errors are in ``RidgeCV``'s scaled convention: ``sqrt(w_i) (y_i -
     f_{-i}(x_i))``, with ``f_{-i}`` the fit without sample ``i``.
@@ -108,11 +109,12 @@ class _LeaveOneOut:
         # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
         # lose its digits to cancellation near interpolation (as RidgeCV's
         # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
-        self.complete_basis = not sparse.issparse(X) and n_samples <= n_features
+        self.complete_basis = choose_solver(n_samples, n_features) == "dual"
         if self.complete_basis:
             X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
-            Xs = (X - X_offset) * sqrt_w[:, None]
-            eigvals, B = np.linalg.eigh(Xs @ Xs.T)
+            # The n x n kernel of the ridge fit's dual; sparse X stays sparse.
+            kernel = _CenteredDesign(X, X_offset, sqrt_w).kernel(1.0)
+            eigvals, B = np.linalg.eigh(kernel)
             eigvals = np.maximum(eigvals, 0.0)
         else:
             # The ridge fit's Gram matrix Xs^T Xs and Xs^T ys; B = Xs V is
@@ -204,8 +206,9 @@ class CuriousRegressorCV(CuriousRegressor):
         search stays within ``[min(alphas), max(alphas)]``.
 
     cv : int, cross-validation generator or iterable, default=None
-        ``None``: efficient leave-one-out with the linear model. A network
-        or a user-defined model has no closed-form LOO and ``n_samples``
+        ``None``: efficient leave-one-out with the linear model under the
+        default ridge penalty. A network, a user-defined model or another
+        ``regularizer`` has no closed-form LOO here and ``n_samples``
         refits would be costly: ``None`` falls back to 5-fold
         :class:`~sklearn.model_selection.KFold` for them (pass a
         :class:`~sklearn.model_selection.LeaveOneOut` splitter for
@@ -399,7 +402,8 @@ class CuriousRegressorCV(CuriousRegressor):
             )
         regressor_params = self._regressor_params()
 
-        if self.cv is None and self.model == "linear":
+        # The closed form is ridge's: another penalty's LOO is not its own.
+        if self.cv is None and self.model == "linear" and self.regularizer is None:
             loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
 
             def evaluate(alpha_values, derivative):
