@@ -4,6 +4,7 @@ greedy batch; and no p x p array on wide data."""
 
 import tracemalloc
 
+import autograd.numpy as anp
 import numpy as np
 import pytest
 from scipy import sparse
@@ -15,6 +16,8 @@ from sklearn_curiosity._ridge import DualRidgeHessian, RidgeHessian
 from sklearn_curiosity._suggest import fit_and_rank
 from sklearn_curiosity.query import _RankOneTangent, influence_sampling
 from sklearn_curiosity.regularizers import QuadraticPenalties
+
+from _oracles import newton_tangent
 
 SHAPES = {"wide": (15, 40), "tall": (40, 10)}
 
@@ -162,6 +165,22 @@ def test_wide_tangent_equals_finite_differences_of_ridge_refits(as_sparse, fit_i
     assert_close(reg.tangent_, finite_difference, rtol=1e-6)
 
 
+def test_wide_tangents_of_feature_groups_equal_finite_differences_of_newton_refits():
+    X, y, _, _ = make_data(10, 40, seed=12)
+    groups = np.arange(40) % 2
+    strengths = [0.7, 2.0]
+    reg = CuriousRegressor(alpha=strengths, regularizer=QuadraticPenalties.feature_groups(groups))
+    reg.fit(X, y)
+    assert isinstance(reg._hessian, DualRidgeHessian)
+    masks = np.stack([groups == 0, groups == 1]).astype(float)
+
+    def penalty(s, params):  # sum_k s_k / 2 ||coef[group k]||^2, for autograd
+        return 0.5 * anp.sum(anp.dot(s, masks) * params[:-1] ** 2)
+
+    finite_difference = newton_tangent(reg._model, strengths, X, y, reg.params_, penalty)
+    assert_close(reg.tangent_, finite_difference, rtol=1e-7)
+
+
 @pytest.mark.parametrize("as_sparse", [False, True])
 def test_wide_rank_one_tangent_equals_refit_with_predicted_labels(as_sparse):
     X, y, w, pool = make_data(12, 50, seed=7, as_sparse=as_sparse)
@@ -265,3 +284,20 @@ def test_degree_8_polynomial_on_ten_columns_fits_in_memory():
     assert isinstance(pipeline[-1]._hessian, DualRidgeHessian)
     assert curiosity.shape == (15,) and np.all(np.isfinite(curiosity))
     assert peak < 500e6, peak
+
+
+def test_wide_tangent_keeps_its_digits_at_small_alpha():
+    # Features over three decades and alpha = 1e-6: the p x p Gram matrix
+    # plus alpha has condition number ~1e7 and the primal's tangent keeps
+    # about 3 digits here; the dual's n x n system keeps 8.
+    rng = np.random.RandomState(13)
+    X = rng.normal(size=(30, 200)) * np.logspace(0, -3, 200)
+    y = rng.normal(size=30)
+    alpha = 1e-6
+    reg = CuriousRegressor(alpha=alpha).fit(X, y)
+    assert isinstance(reg._hessian, DualRidgeHessian)
+    # Oracle: the SVD of the centered design, coef = V S / (S^2 + alpha) U^T yc,
+    # differentiated in alpha.
+    U, S, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    tangent = -(Vt.T * (S / (S**2 + alpha) ** 2)) @ (U.T @ (y - y.mean()))
+    assert_close(reg.tangent_[:-1], tangent, rtol=1e-7)
