@@ -301,3 +301,16 @@ def test_wide_tangent_keeps_its_digits_at_small_alpha():
     U, S, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
     tangent = -(Vt.T * (S / (S**2 + alpha) ** 2)) @ (U.T @ (y - y.mean()))
     assert_close(reg.tangent_[:-1], tangent, rtol=1e-7)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_float32_pool_std_equals_float64(shape):
+    X, y, w, pool = make_data(*SHAPES[shape], seed=14)
+    reg = CuriousRegressor(alpha=1.0).fit(X, y, sample_weight=w)
+    pool32 = pool.astype(np.float32)
+    # The same values in float64: float32 is cast, never computed in.
+    assert_close(
+        reg.predict(pool32, return_std=True)[1],
+        reg.predict(pool32.astype(np.float64), return_std=True)[1],
+        rtol=1e-12,
+    )
