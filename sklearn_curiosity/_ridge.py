@@ -210,7 +210,9 @@ class _CenteredDesign:
         if sparse.issparse(X):
             self.X, self.dense = X.tocsr(), None
         else:
-            self.X, self.dense = None, (X - X_offset) * sqrt_w[:, np.newaxis]
+            self.X, self.dense = None, X - X_offset
+            if not np.all(sqrt_w == 1.0):  # unit weights: no pass over the copy
+                self.dense *= sqrt_w[:, np.newaxis]
 
     @property
     def shape(self):
