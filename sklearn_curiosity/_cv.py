@@ -2,9 +2,10 @@
 
 Two ways to score a value of ``alpha``:
 
-- ``cv=None`` with the linear model: exact leave-one-out (LOO) errors for every
-  ``alpha`` from ONE eigendecomposition of the centered, weighted design, via
-  the diagonal of the hat matrix, as sklearn's ``RidgeCV`` does;
+- ``cv=None`` with the linear model under the ridge penalty: exact
+  leave-one-out (LOO) errors for every ``alpha`` from ONE eigendecomposition of
+  the centered, weighted design (n x n when n <= p), via the diagonal of the
+  hat matrix, as sklearn's ``RidgeCV`` does;
 - an integer or a splitter: K-fold refits, for any model.
 
 Two ways to search: a grid, or gradient steps on ``log alpha`` driven by the
@@ -178,7 +179,8 @@ class CuriousRegressorCV(CuriousRegressor):
     """CuriousRegressor with the regularity chosen by cross-validation.
 
     The counterpart of :class:`sklearn.linear_model.RidgeCV`. With
-    ``cv=None`` and the linear model, the leave-one-out (LOO) error of every
+    ``cv=None`` and the linear model under the default ridge penalty, the
+    leave-one-out (LOO) error of every
     ``alpha`` comes in closed form from one eigendecomposition of the
     centered, weighted design (the hat-matrix diagonal), exactly as
     ``RidgeCV``'s efficient LOO. With an integer or a splitter ``cv``, each
