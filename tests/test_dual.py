@@ -314,3 +314,21 @@ def test_float32_pool_std_equals_float64(shape):
         reg.predict(pool32.astype(np.float64), return_std=True)[1],
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_a_pickled_dual_fit_scores_as_the_original(as_sparse):
+    import pickle
+
+    X, y, w, pool = make_data(12, 50, seed=15, as_sparse=as_sparse)
+    convert = sparse.csr_matrix if as_sparse else np.asarray
+    reg = CuriousRegressor(alpha=1.0).fit(convert(X), y, sample_weight=w)
+    loaded = pickle.loads(pickle.dumps(reg))
+    assert isinstance(loaded._hessian, DualRidgeHessian)
+    np.testing.assert_array_equal(
+        loaded.predict(pool, return_std=True)[1], reg.predict(pool, return_std=True)[1]
+    )
+    np.testing.assert_array_equal(
+        influence_sampling(loaded, pool, 3, batch="greedy")[0],
+        influence_sampling(reg, pool, 3, batch="greedy")[0],
+    )
