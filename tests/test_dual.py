@@ -2,6 +2,7 @@
 scikit-learn's Ridge and RidgeCV, finite differences of refits, and refits for the
 greedy batch; and no p x p array on wide data."""
 
+import pickle
 import tracemalloc
 
 import autograd.numpy as anp
@@ -90,7 +91,9 @@ def test_dual_equals_primal(monkeypatch, shape, as_sparse, fit_intercept, weight
     assert_close(dual.complexity_, primal.complexity_)
     for X_eval in [convert(X), convert(pool)]:  # training rows: near the interpolation
         labels = dual.predict(X_eval)
-        assert_close(dual.predict(X_eval, return_std=True)[1], primal.predict(X_eval, return_std=True)[1])
+        assert_close(
+            dual.predict(X_eval, return_std=True)[1], primal.predict(X_eval, return_std=True)[1]
+        )
         assert_close(dual.influence_score(X_eval), primal.influence_score(X_eval))
         assert_close(
             dual.influence_score(X_eval, labels + 1.0, per_regularity=True),
@@ -318,8 +321,6 @@ def test_float32_pool_std_equals_float64(shape):
 
 @pytest.mark.parametrize("as_sparse", [False, True])
 def test_a_pickled_dual_fit_scores_as_the_original(as_sparse):
-    import pickle
-
     X, y, w, pool = make_data(12, 50, seed=15, as_sparse=as_sparse)
     convert = sparse.csr_matrix if as_sparse else np.asarray
     reg = CuriousRegressor(alpha=1.0).fit(convert(X), y, sample_weight=w)
