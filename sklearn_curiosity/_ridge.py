@@ -199,16 +199,17 @@ class RidgeHessian(_InterceptElimination):
 class _CenteredDesign:
     """``Xs = W^1/2 (X - 1 X_offset^T)`` as an operator, for the dual.
 
-    Dense ``X`` is centered and scaled in one copy. Sparse ``X`` is kept as it
-    is (CSR) and the centering applied as a rank-one correction of each
-    product, so a p-wide row is never densified.
+    Dense ``X`` is centered and scaled in one copy. Sparse ``X`` is copied as
+    it is (CSR) and the centering applied as a rank-one correction of each
+    product, so a p-wide row is never densified. Copies, so that changing the
+    caller's ``X`` after the fit cannot change later solves.
     """
 
     def __init__(self, X, X_offset, sqrt_w):
         self.X_offset = X_offset
         self.sqrt_w = sqrt_w
         if sparse.issparse(X):
-            self.X, self.dense = X.tocsr(), None
+            self.X, self.dense = X.tocsr(copy=True), None
         else:
             self.X, self.dense = None, X - X_offset
             if not np.all(sqrt_w == 1.0):  # unit weights: no pass over the copy

@@ -333,3 +333,12 @@ def test_a_pickled_dual_fit_scores_as_the_original(as_sparse):
         influence_sampling(loaded, pool, 3, batch="greedy")[0],
         influence_sampling(reg, pool, 3, batch="greedy")[0],
     )
+
+
+def test_changing_the_training_matrix_after_the_fit_changes_nothing():
+    X, y, w, pool = make_data(12, 50, seed=16, as_sparse=True)
+    X_sparse = sparse.csr_matrix(X)
+    reg = CuriousRegressor(alpha=1.0).fit(X_sparse, y, sample_weight=w)
+    std = reg.predict(pool, return_std=True)[1]
+    X_sparse.data *= 3.0
+    np.testing.assert_array_equal(reg.predict(pool, return_std=True)[1], std)
