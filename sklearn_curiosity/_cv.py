@@ -2,9 +2,10 @@
 
 Two ways to score a value of ``alpha``:
 
-- ``cv=None`` with the linear model: exact leave-one-out (LOO) errors for every
-  ``alpha`` from ONE eigendecomposition of the centered, weighted design, via
-  the diagonal of the hat matrix, as sklearn's ``RidgeCV`` does;
+- ``cv=None`` with the linear model under the ridge penalty: exact
+  leave-one-out (LOO) errors for every ``alpha`` from ONE eigendecomposition of
+  the centered, weighted design (n x n when n <= p), via the diagonal of the
+  hat matrix, as sklearn's ``RidgeCV`` does;
 - an integer or a splitter: K-fold refits, for any model.
 
 Two ways to search: a grid, or gradient steps on ``log alpha`` driven by the
@@ -24,7 +25,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,7 +33,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._checks import as_numeric_target
 from ._regressor import CuriousRegressor
-from ._ridge import _centered_weighted_gram, weighted_offsets
+from ._ridge import _CenteredDesign, _centered_weighted_gram, choose_solver, weighted_offsets
 from .exceptions import CuriosityWarning
 from .scores import influence_score
 
@@ -119,8 +119,10 @@ class _LeaveOneOut:
     eigendecomposition serves every ``alpha``: of ``Xs^T Xs = V diag(lambda)
     V^T`` when ``n > p`` (a p x p problem; the ridge part of the hat matrix is
     ``B diag(1 / (lambda + alpha)) B^T`` with ``B = Xs V``), of ``Xs Xs^T = Q
-    diag(lambda) Q^T`` otherwise (n x n), as ``RidgeCV``'s
-    ``gcv_mode="auto"`` chooses. Each ``alpha`` then costs O(n r).
+    diag(lambda) Q^T`` otherwise (n x n, dense or sparse ``X``; no p x p
+    array), as ``RidgeCV``'s ``gcv_mode="auto"`` and the fit's
+    :func:`~sklearn_curiosity._ridge.choose_solver` choose. Each ``alpha``
+    then costs O(n r).
 
     The errors are in ``RidgeCV``'s scaled convention: ``sqrt(w_i) (y_i -
     f_{-i}(x_i))``, with ``f_{-i}`` the fit without sample ``i``.
@@ -134,11 +136,12 @@ class _LeaveOneOut:
         # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
         # lose its digits to cancellation near interpolation (as RidgeCV's
         # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
-        self.complete_basis = not sparse.issparse(X) and n_samples <= n_features
+        self.complete_basis = choose_solver(n_samples, n_features) == "dual"
         if self.complete_basis:
             X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
-            Xs = (X - X_offset) * sqrt_w[:, None]
-            eigvals, B = np.linalg.eigh(Xs @ Xs.T)
+            # The n x n kernel of the ridge fit's dual; sparse X stays sparse.
+            kernel = _CenteredDesign(X, X_offset, sqrt_w).kernel(1.0)
+            eigvals, B = np.linalg.eigh(kernel)
             eigvals = np.maximum(eigvals, 0.0)
         else:
             # The ridge fit's Gram matrix Xs^T Xs and Xs^T ys; B = Xs V is
@@ -202,7 +205,8 @@ class CuriousRegressorCV(CuriousRegressor):
     """CuriousRegressor with the regularity chosen by cross-validation.
 
     The counterpart of :class:`sklearn.linear_model.RidgeCV`. With
-    ``cv=None`` and the linear model, the leave-one-out (LOO) error of every
+    ``cv=None`` and the linear model under the default ridge penalty, the
+    leave-one-out (LOO) error of every
     ``alpha`` comes in closed form from one eigendecomposition of the
     centered, weighted design (the hat-matrix diagonal), exactly as
     ``RidgeCV``'s efficient LOO. With an integer or a splitter ``cv``, each
@@ -230,8 +234,9 @@ class CuriousRegressorCV(CuriousRegressor):
         search stays within ``[min(alphas), max(alphas)]``.
 
     cv : int, cross-validation generator or iterable, default=None
-        ``None``: efficient leave-one-out with the linear model. A network
-        or a user-defined model has no closed-form LOO and ``n_samples``
+        ``None``: efficient leave-one-out with the linear model under the
+        default ridge penalty. A network, a user-defined model or another
+        ``regularizer`` has no closed-form LOO here and ``n_samples``
         refits would be costly: ``None`` falls back to 5-fold
         :class:`~sklearn.model_selection.KFold` for them (pass a
         :class:`~sklearn.model_selection.LeaveOneOut` splitter for
@@ -426,7 +431,8 @@ class CuriousRegressorCV(CuriousRegressor):
             )
         regressor_params = self._regressor_params()
 
-        if self.cv is None and self.model == "linear":
+        # The closed form is ridge's: another penalty's LOO is not its own.
+        if self.cv is None and self.model == "linear" and self.regularizer is None:
             loo = _LeaveOneOut(X, y, sample_weight, self.fit_intercept)
 
             def evaluate(alpha_values, derivative):

@@ -57,7 +57,12 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
     With ``model="linear"`` the coefficients equal those of
     :class:`sklearn.linear_model.Ridge` with the same ``alpha``, and the
-    tangent costs one extra solve with the fit's Cholesky factor.
+    tangent costs one extra solve with the fit's Cholesky factor. With no
+    more samples than features (text, polynomial or spline expansions), the
+    fit, the tangent, the scores, ``predict(return_std=True)``, the effective
+    dof and the greedy batch factorize the n x n kernel instead of the p x p
+    Gram matrix, as Ridge does (the dual form, :ref:`theory-dual`): memory
+    O(n^2 + n p), no p x p array.
 
     Parameters
     ----------
@@ -240,6 +245,10 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    A linear model fitted in the dual form keeps its centered training
+    design (sparse ``X`` as given) for the solves that scores and queries
+    need after the fit, so its pickle holds O(n p) numbers.
+
     float32 and integer input are computed in float64 (a float32 pool is cast
     one chunk of rows at a time); results are float64 and equal those of the
     same values given as float64. Pickles record the package version: a fitted

@@ -20,6 +20,7 @@ from sklearn_curiosity import (
     influence_score,
     regularity_sensitivity,
 )
+from sklearn_curiosity.regularizers import QuadraticPenalties
 
 # More alphas than the LOO scores at once, so the blocks are joined.
 ALPHAS = np.logspace(-3, 3, 25)
@@ -384,3 +385,17 @@ def test_mlp_hypergradient_search_reaches_grid_optimum_in_fewer_fits(one_blas_th
     assert grid[0] < by_grid.alpha_ < grid[-1]  # an interior optimum
     assert abs(np.log(by_gradient.alpha_ / by_grid.alpha_)) <= spacing
     assert by_gradient.n_fits_ < by_grid.n_fits_
+
+
+def test_cv_none_with_another_penalty_is_kfold_not_ridge_loo():
+    # Ridge's closed-form LOO does not score a model under another penalty:
+    # cv=None falls back to 5-fold refits, as for a network.
+    X, y, w = make_data(30, 4, seed=12)
+    penalty = QuadraticPenalties([np.diag([1.0, 1.0, 1.0, 100.0])])
+    alphas = [0.1, 1.0, 10.0]
+    default = CuriousRegressorCV(alphas=alphas, regularizer=penalty).fit(X, y, sample_weight=w)
+    kfold = CuriousRegressorCV(alphas=alphas, regularizer=penalty, cv=KFold(5))
+    kfold.fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(
+        default.cv_results_["mean_test_score"], kfold.cv_results_["mean_test_score"]
+    )
