@@ -17,7 +17,7 @@ one such solve, the two tangents two more.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import linalg, sparse
@@ -598,7 +598,7 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
         fit time (``estimator.users_``).
 
     n_instances : int, default=1
-        Number of pairs to return.
+        Number of pairs to return, between 1 and ``n_candidates * n_users``.
 
     Returns
     -------
@@ -627,8 +627,9 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     >>> pairs.tolist()
     [[1, 2]]
     """
-    if not isinstance(n_instances, Integral) or n_instances < 1:
-        raise ValueError(f"n_instances must be a positive integer; got {n_instances!r}.")
+    # Imported here: query imports this module.
+    from .query import _check_n_instances
+
     estimator, X_pool = _final_step(estimator, X_pool)
     if not isinstance(estimator, HierarchicalCuriousRegressor):
         raise TypeError(
@@ -640,13 +641,13 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
         user_index = np.arange(len(estimator.users_))
     else:
         user_index = estimator._user_index(column_or_1d(users, warn=True))
+    n_instances = _check_n_instances(n_instances, phi.shape[0] * len(user_index))
     shared, per_user = estimator._blocks(estimator.tangent_)
     # g[i, j, k] = phi_i . (tau_beta,k + tau_delta_{u_j},k): one (n, q) x (q, U k) product.
     sensitivity = (phi @ shared)[:, np.newaxis, :] + np.einsum(
         "iq,jqk->ijk", phi, per_user[user_index]
     )
     scores = expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
-    n_instances = min(n_instances, scores.size)
     flat = np.argsort(-scores, axis=None, kind="stable")[:n_instances]
     pairs = np.column_stack(np.unravel_index(flat, scores.shape))
     return pairs, scores.ravel()[flat]
