@@ -501,9 +501,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         # float32 is kept as it is (no whole-pool copy): chunks are cast to
         # float64 one at a time in _by_row_chunks.
-        return validate_data(
+        X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        if hasattr(X, "toarray") and self.model not in ("linear", "mlp"):
+            # As at fit time: a user Model is written for dense arrays, and on
+            # a scipy sparse *matrix* ``X**2`` is a matrix power, not squares.
+            X = X.toarray()
+        return X
 
     def _by_row_chunks(self, func, X, *row_arrays):
         """``func(X, *row_arrays)`` in float64, over chunks of rows (``working_memory``)."""
