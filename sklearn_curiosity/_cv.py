@@ -28,10 +28,11 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._regressor import CuriousRegressor
 from ._ridge import _centered_weighted_gram, weighted_offsets
+from ._utils import check_sample_weight
 from .scores import influence_score
 
 # The CuriousRegressor parameters (name: default) passed to every fit: all but
@@ -389,9 +390,7 @@ class CuriousRegressorCV(CuriousRegressor):
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or not np.all(np.isfinite(alphas) & (alphas > 0)):
             raise ValueError(

@@ -25,9 +25,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import fitted_state_restored_on_failure
+from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .scores import (
     _final_step,
     estimate_noise_variance,
@@ -331,9 +331,7 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
 
     def _fit(self, X, y, groups, sample_weight):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         if groups is None:
             users = np.array([None], dtype=object)
             user_index = np.zeros(X.shape[0], dtype=np.intp)

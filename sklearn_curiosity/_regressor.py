@@ -11,7 +11,6 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -20,7 +19,7 @@ from ._chunking import apply_by_row_chunks
 from ._laplace import GaussNewtonCovariance
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
-from ._utils import fitted_state_restored_on_failure
+from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
@@ -354,9 +353,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         if self.model == "linear":

@@ -1,9 +1,15 @@
-"""A user Model gets dense rows, whatever sparse container the caller passes.
+"""What running the suite at the declared minimum versions found.
 
-Fit has always densified for a user Model; predict and the scores passed a
-scipy sparse *matrix* through, on which ``X**2`` is a matrix power: a square
-block of rows gave wrong numbers without an error. scikit-learn 1.6's common
-checks use sparse matrices, which is how the declared minimums found it.
+- A user Model gets dense rows, whatever sparse container the caller passes.
+  Fit has always densified for a user Model; predict and the scores passed a
+  scipy sparse *matrix* through, on which ``X**2`` is a matrix power: a square
+  block of rows gave wrong numbers without an error (at every version).
+  scikit-learn 1.6's common checks use sparse matrices, which is how the
+  declared minimums found it.
+- All-zero sample weights are refused by every estimator; scikit-learn 1.6's
+  ``_check_sample_weight`` lets them through, and the fit gave NaN parameters.
+
+``.ci/run`` runs the core test files at the declared minimums.
 """
 
 import autograd.numpy as anp
@@ -11,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity import CuriousRegressor, CuriousRegressorCV, HierarchicalCuriousRegressor
 from sklearn_curiosity.models import Model
 from sklearn_curiosity.query import influence_sampling, variance_sampling
 
@@ -45,3 +51,13 @@ def test_sparse_rows_give_the_dense_answers(container):
         expected_picks, expected_scores = strategy(reg, square, 3)
         np.testing.assert_array_equal(picks, expected_picks)
         np.testing.assert_array_equal(scores, expected_scores)
+
+
+@pytest.mark.parametrize(
+    "estimator", [CuriousRegressor(alpha=0.0), CuriousRegressorCV(), HierarchicalCuriousRegressor()]
+)
+def test_all_zero_sample_weights_are_refused(estimator):
+    X = np.array([[-1.7], [1.0], [0.3]])
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        estimator.fit(X, [0.3, 1.0, 0.5], sample_weight=np.zeros(3))
+    assert not hasattr(estimator, "params_")
