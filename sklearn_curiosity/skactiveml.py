@@ -181,7 +181,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             )
             return _empty_batch(len(X) if mapping is not None else 0, return_utilities)
 
-        model, _ = self._scoring_model(reg, X, y, sample_weight, fit_reg)
+        model = self._scoring_model(reg, X, y, sample_weight, fit_reg)
         if model is None:
             utilities_cand = np.zeros(len(X_cand))
         else:
@@ -204,10 +204,11 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         )
 
     def _scoring_model(self, reg, X, y, sample_weight, fit_reg):
-        """``(model, None)``: the fitted CuriousRegressor (or Pipeline) in ``reg``.
+        """The fitted CuriousRegressor (or Pipeline) in ``reg``, fitted first if ``fit_reg``.
 
-        ``(None, cause)`` when it cannot score, with ``fallback="random"``;
-        ``cause`` is the exception that says why.
+        When it cannot score: ``None`` and a warning quoting the cause with
+        ``fallback="random"``, a ``ValueError`` chained to the cause with
+        ``"raise"``.
         """
         cause = None
         if fit_reg:
@@ -237,7 +238,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             except ValueError as exc:
                 cause = exc
             else:
-                return model, None
+                return model
         message = f"The regressor cannot score the candidates: {cause}"
         if self.fallback == "raise":
             raise ValueError(message) from cause
@@ -246,7 +247,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             "fallback='raise' to InfluenceSampling to make this an error.",
             UserWarning,
         )
-        return None, cause
+        return None
 
     def _greedy(self, estimator, X_scored, X, mapping, batch_size, return_utilities):
         n_cand = X_scored.shape[0]
