@@ -11,3 +11,6 @@ collect_ignore = []
 if importlib.util.find_spec("skactiveml") is None:
     # Importing sklearn_curiosity.skactiveml raises without scikit-activeml.
     collect_ignore.append("sklearn_curiosity/skactiveml.py")
+if importlib.util.find_spec("skops") is None:
+    # The example of sklearn_curiosity.persistence saves with skops.
+    collect_ignore.append("sklearn_curiosity/persistence.py")

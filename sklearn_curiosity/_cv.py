@@ -29,11 +29,12 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._checks import as_numeric_target
 from ._regressor import CuriousRegressor
 from ._ridge import _CenteredDesign, _centered_weighted_gram, choose_solver, weighted_offsets
+from ._utils import check_sample_weight
 from .exceptions import CuriosityWarning
 from .scores import influence_score
 
@@ -421,9 +422,7 @@ class CuriousRegressorCV(CuriousRegressor):
             self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True
         )
         y = as_numeric_target(y)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or not np.all(np.isfinite(alphas) & (alphas > 0)):
             raise ValueError(

@@ -17,7 +17,7 @@ one such solve, the two tangents two more.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import linalg, sparse
@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import (
     as_numeric_target,
@@ -34,7 +34,7 @@ from ._checks import (
     warn_if_curiosity_is_zero,
 )
 from ._pickle_version import VersionedPickleMixin
-from ._utils import fitted_state_restored_on_failure
+from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .scores import (
     _final_step,
     check_finite_scores,
@@ -358,9 +358,7 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
     def _fit(self, X, y, groups, sample_weight):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         y = as_numeric_target(y)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         check_squares_finite(X, y, sample_weight)
         if groups is None:
             users = np.array([None], dtype=object)
@@ -719,7 +717,7 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
         fit time (``estimator.users_``).
 
     n_instances : int, default=1
-        Number of pairs to return.
+        Number of pairs to return, between 1 and ``n_candidates * n_users``.
 
     Returns
     -------
@@ -748,8 +746,9 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     >>> pairs.tolist()
     [[1, 2]]
     """
-    if not isinstance(n_instances, Integral) or n_instances < 1:
-        raise ValueError(f"n_instances must be a positive integer; got {n_instances!r}.")
+    # Imported here: query imports this module.
+    from .query import _check_n_instances
+
     estimator, X_pool = _final_step(estimator, X_pool)
     if not isinstance(estimator, HierarchicalCuriousRegressor):
         raise TypeError(
@@ -761,6 +760,7 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
         user_index = np.arange(len(estimator.users_))
     else:
         user_index = estimator._user_index(column_or_1d(users, warn=True))
+    n_instances = _check_n_instances(n_instances, phi.shape[0] * len(user_index))
     shared, per_user = estimator._blocks(estimator.tangent_)
     # g[i, j, k] = phi_i . (tau_beta,k + tau_delta_{u_j},k): one (n, q) x (q, U k) product.
     sensitivity = (phi @ shared)[:, np.newaxis, :] + np.einsum(
@@ -770,7 +770,6 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     scores = check_finite_scores(
         expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
     )
-    n_instances = min(n_instances, scores.size)
     flat = np.argsort(-scores, axis=None, kind="stable")[:n_instances]
     pairs = np.column_stack(np.unravel_index(flat, scores.shape))
     return pairs, scores.ravel()[flat]

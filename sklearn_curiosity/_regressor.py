@@ -11,7 +11,6 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -28,7 +27,7 @@ from ._laplace import GaussNewtonCovariance
 from ._pickle_version import VersionedPickleMixin
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
-from ._utils import fitted_state_restored_on_failure
+from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
@@ -474,9 +473,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             y_numeric=True,
         )
         y = as_numeric_target(y)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = check_sample_weight(sample_weight, X)
         check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
@@ -636,9 +633,14 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         # float32 is kept as it is (no whole-pool copy): chunks are cast to
         # float64 one at a time in _by_row_chunks.
-        return validate_data(
+        X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        if hasattr(X, "toarray") and self.model not in ("linear", "mlp"):
+            # As at fit time: a user Model is written for dense arrays, and on
+            # a scipy sparse *matrix* ``X**2`` is a matrix power, not squares.
+            X = X.toarray()
+        return X
 
     def _by_row_chunks(self, func, X, *row_arrays):
         """``func(X, *row_arrays)`` in float64, over chunks of rows (``working_memory``)."""

@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 from scipy.linalg import blas
+from sklearn.utils.validation import _check_sample_weight
 
 
 @contextlib.contextmanager
@@ -23,6 +24,20 @@ def fitted_state_restored_on_failure(estimator):
         vars(estimator).clear()
         vars(estimator).update(before)
         raise
+
+
+def check_sample_weight(sample_weight, X):
+    """Float64 sample weights, one per row of ``X``, non-negative and not all zero.
+
+    scikit-learn refuses all-zero weights itself only from 1.7 on; before, a
+    fit without weight gave NaN parameters.
+    """
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    if not np.any(sample_weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
 
 
 def weighted_gram(J, weights):

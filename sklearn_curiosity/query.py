@@ -93,14 +93,20 @@ def _scoring_estimator(estimator, X_pool):
     return estimator, X_pool
 
 
+def _check_int(value, name):
+    # bool is an Integral, but True as a count is a bug in the caller.
+    if not isinstance(value, Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int; got {value!r}.")
+    return int(value)
+
+
 def _check_n_instances(n_instances, n_pool, name="n_instances"):
-    if not isinstance(n_instances, Integral) or isinstance(n_instances, bool):
-        raise TypeError(f"{name} must be an int; got {n_instances!r}.")
+    n_instances = _check_int(n_instances, name)
     if not 1 <= n_instances <= n_pool:
         raise ValueError(
             f"{name} must be between 1 and the number of points {n_pool}; got {n_instances}."
         )
-    return int(n_instances)
+    return n_instances
 
 
 def _top_k(scores, n_instances):
@@ -664,6 +670,37 @@ def _progress_bar(progress, total):
     return tqdm(total=total, desc="active learning", unit="query")
 
 
+def _check_initial_indices(initial_indices, n_pool):
+    """``initial_indices`` as distinct row numbers of the pool, or a ValueError saying why not."""
+    indices = np.asarray(initial_indices)
+    if indices.ndim != 1 or indices.size == 0:
+        raise ValueError(
+            "initial_indices must be a non-empty 1D array of row numbers of X_pool; "
+            f"got shape {indices.shape}."
+        )
+    if indices.dtype.kind == "b":
+        # A mask cast to integers would label rows 0 and 1 only.
+        raise ValueError(
+            "initial_indices holds booleans: pass row numbers, e.g. "
+            "np.flatnonzero(mask), not a boolean mask."
+        )
+    if indices.dtype.kind not in "iu":
+        # Casting would truncate 2.7 to row 2 without a word.
+        raise ValueError(
+            f"initial_indices must hold integers; got dtype {indices.dtype} "
+            f"(e.g. {indices[0]!r})."
+        )
+    outside = (indices < 0) | (indices >= n_pool)
+    if np.any(outside):
+        raise ValueError(
+            f"initial_indices must be between 0 and {n_pool - 1} (rows of X_pool); "
+            f"got {indices[outside][0]}."
+        )
+    if len(np.unique(indices)) != len(indices):
+        raise ValueError("initial_indices repeats a row; each row can be labelled once.")
+    return indices.astype(np.intp)
+
+
 def run_active_learning(
     estimator,
     strategy,
@@ -708,10 +745,10 @@ def run_active_learning(
         The labels an oracle would give; only those of queried points are read.
 
     n_queries : int
-        Number of rounds of querying.
+        Number of rounds of querying, 0 or more.
 
     batch_size : int
-        Points queried per round.
+        Points queried per round, at least 1.
 
     X_test, y_test : array-like
         Held-out data for the learning curve.
@@ -720,7 +757,8 @@ def run_active_learning(
         Size of the random initial labelled set (ignored with ``initial_indices``).
 
     initial_indices : array-like of int, default=None
-        Rows of ``X_pool`` labelled at the start.
+        Distinct rows of ``X_pool`` labelled at the start (integers, not a
+        boolean mask: pass ``np.flatnonzero(mask)``).
 
     metric : callable, default=root_mean_squared_error
         ``metric(y_true, y_pred)``, recorded after each fit.
@@ -771,9 +809,14 @@ def run_active_learning(
     n_pool = _num_samples(X_pool)
     if len(y_pool) != n_pool:
         raise ValueError(f"X_pool has {n_pool} rows but y_pool has {len(y_pool)} labels.")
+    n_queries = _check_int(n_queries, "n_queries")
+    if n_queries < 0:
+        raise ValueError(f"n_queries must be 0 or more; got {n_queries}.")
+    batch_size = _check_n_instances(batch_size, n_pool, name="batch_size")
     if initial_indices is None:
+        n_initial = _check_n_instances(n_initial, n_pool, name="n_initial")
         initial_indices = rng.choice(n_pool, size=n_initial, replace=False)
-    initial_indices = np.asarray(initial_indices, dtype=np.intp)
+    initial_indices = _check_initial_indices(initial_indices, n_pool)
     n_needed = len(initial_indices) + n_queries * batch_size
     if n_needed > n_pool:
         raise ValueError(

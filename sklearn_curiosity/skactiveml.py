@@ -25,6 +25,7 @@ try:
         SingleAnnotatorPoolQueryStrategy,
         SkactivemlRegressor,
     )
+    from skactiveml.regressor import SklearnRegressor
     from skactiveml.utils import MISSING_LABEL, check_type, is_labeled, simple_batch
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -34,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._regressor import CuriousRegressor
 from .query import _greedy_influence, _scoring_estimator
+from .scores import expected_squared_influence
 
 __all__ = ["InfluenceSampling", "CuriousProbabilisticRegressor"]
 
@@ -62,12 +64,23 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
     random_state : int, RandomState instance or None, default=None
         Tie-breaking among equal utilities.
 
+    fallback : {"random", "raise"}, default="random"
+        What to do while the wrapped model cannot score: it could not be
+        fitted (no labels yet, say) or no residual degrees of freedom are left
+        to estimate its noise variance. ``"random"``: every candidate gets the
+        same utility, so the batch is drawn uniformly at random, with a
+        warning that quotes the cause. ``"raise"``: a ``ValueError`` naming
+        the cause, chained to the exception that revealed it.
+
     Notes
     -----
-    While the wrapped model cannot score (``SklearnRegressor`` could not fit
-    it, e.g. no labels yet, or no residual degrees of freedom are left to
-    estimate the noise variance) every candidate gets the same utility, so the
-    batch is drawn uniformly at random, with a warning.
+    The fallback is a parameter rather than a warning category to filter: it
+    belongs to the strategy's configuration (``get_params``, ``clone``), and
+    ``"raise"`` keeps the original exception in the traceback.
+
+    When every sample of ``X`` is labelled and no ``candidates`` are given
+    there is nothing to query: an empty batch is returned with a warning,
+    as scikit-activeml's own strategies do.
 
     Examples
     --------
@@ -86,9 +99,12 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
     True
     """
 
-    def __init__(self, batch=None, missing_label=MISSING_LABEL, random_state=None):
+    def __init__(
+        self, batch=None, missing_label=MISSING_LABEL, random_state=None, fallback="random"
+    ):
         super().__init__(random_state=random_state, missing_label=missing_label)
         self.batch = batch
+        self.fallback = fallback
 
     def query(
         self,
@@ -111,7 +127,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         y : array-like of shape (n_samples,)
             Labels, ``missing_label`` (NaN by default) for unlabelled samples.
 
-        reg : skactiveml.regressor.SklearnRegressor
+        reg : SklearnRegressor or CuriousProbabilisticRegressor
             Wraps a :class:`~sklearn_curiosity.CuriousRegressor` or a
             Pipeline ending in one.
 
@@ -152,15 +168,20 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         check_type(fit_reg, "fit_reg", bool)
         if self.batch not in (None, "greedy"):
             raise ValueError(f'batch must be None or "greedy"; got {self.batch!r}.')
-        if fit_reg:
-            # SklearnRegressor.fit has no sample_weight unless its estimator's has.
-            if sample_weight is None:
-                reg = clone(reg).fit(X, y)
-            else:
-                reg = clone(reg).fit(X, y, sample_weight=sample_weight)
+        if self.fallback not in ("random", "raise"):
+            raise ValueError(f'fallback must be "random" or "raise"; got {self.fallback!r}.')
         X_cand, mapping = self._transform_candidates(candidates, X, y)
+        if len(X_cand) == 0:
+            warnings.warn(
+                "Nothing to query: every sample of X is labelled (y holds no "
+                f"missing_label={self.missing_label_!r}) and no candidates were "
+                "given. An empty batch is returned; pass candidates=... to score "
+                "other samples.",
+                UserWarning,
+            )
+            return _empty_batch(len(X) if mapping is not None else 0, return_utilities)
 
-        model = self._scoring_model(reg)
+        model = self._scoring_model(reg, X, y, sample_weight, fit_reg)
         if model is None:
             utilities_cand = np.zeros(len(X_cand))
         else:
@@ -182,31 +203,51 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             return_utilities=return_utilities,
         )
 
-    @staticmethod
-    def _scoring_model(reg):
-        """The fitted CuriousRegressor (or Pipeline) inside ``reg``; None if it cannot score."""
-        if not getattr(reg, "is_fitted_", False):
-            warnings.warn(
-                "The regressor could not be fitted (no labels yet?): candidates "
-                "are drawn uniformly at random.",
-                UserWarning,
-            )
-            return None
-        model = reg.estimator_
-        final = model[-1] if hasattr(model, "steps") else model
-        if not hasattr(final, "noise_variance_"):
-            raise TypeError(
-                "InfluenceSampling needs reg = SklearnRegressor(CuriousRegressor(...)) "
-                f"or a Pipeline ending in one; got {type(final).__name__}."
-            )
-        if not np.isfinite(final.noise_variance_):
-            warnings.warn(
-                "The noise variance is unknown (too few labels for the model's "
-                "degrees of freedom): candidates are drawn uniformly at random.",
-                UserWarning,
-            )
-            return None
-        return model
+    def _scoring_model(self, reg, X, y, sample_weight, fit_reg):
+        """The fitted CuriousRegressor (or Pipeline) in ``reg``, fitted first if ``fit_reg``.
+
+        When it cannot score: ``None`` and a warning quoting the cause with
+        ``fallback="random"``, a ``ValueError`` chained to the cause with
+        ``"raise"``.
+        """
+        cause = None
+        if fit_reg:
+            # SklearnRegressor.fit has no sample_weight unless its estimator's has.
+            fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+            try:
+                reg = clone(reg).fit(X, y, **fit_params)
+            except ValueError as exc:  # CuriousProbabilisticRegressor: no labels
+                cause = exc
+        else:
+            check_is_fitted(reg)
+        if cause is None and isinstance(reg, SklearnRegressor) and not reg.is_fitted_:
+            # SklearnRegressor turns its estimator's exception into a warning
+            # and predicts the label mean: refit to recover the real cause.
+            cause = _fit_error(reg, X, y, sample_weight)
+        if cause is None:
+            model = reg.estimator_
+            final = model[-1] if hasattr(model, "steps") else model
+            if not hasattr(final, "noise_variance_"):
+                raise TypeError(
+                    "InfluenceSampling needs reg = SklearnRegressor(CuriousRegressor(...)) "
+                    "or CuriousProbabilisticRegressor(CuriousRegressor(...)), or a "
+                    f"Pipeline ending in one; got {type(final).__name__}."
+                )
+            try:
+                expected_squared_influence(np.zeros(1), final.noise_variance_)
+            except ValueError as exc:
+                cause = exc
+            else:
+                return model
+        message = f"The regressor cannot score the candidates: {cause}"
+        if self.fallback == "raise":
+            raise ValueError(message) from cause
+        warnings.warn(
+            f"{message} Candidates are drawn uniformly at random; pass "
+            "fallback='raise' to InfluenceSampling to make this an error.",
+            UserWarning,
+        )
+        return None
 
     def _greedy(self, estimator, X_scored, X, mapping, batch_size, return_utilities):
         n_cand = X_scored.shape[0]
@@ -225,6 +266,29 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             utilities = np.full((batch_size, len(X)), np.nan)
             utilities[:, mapping] = utilities_cand
         return (indices, utilities) if return_utilities else indices
+
+
+def _fit_error(reg, X, y, sample_weight):
+    """The exception a ``SklearnRegressor``'s estimator raised when fitted on the labelled rows."""
+    labelled = is_labeled(y, missing_label=reg.missing_label_)
+    fit_params = {}
+    if sample_weight is not None:
+        fit_params["sample_weight"] = np.asarray(sample_weight)[labelled]
+    try:
+        clone(reg.estimator).fit(X[labelled], y[labelled], **fit_params)
+    except Exception as exc:  # whatever SklearnRegressor caught
+        return exc
+    return RuntimeError(
+        "SklearnRegressor could not fit its estimator, but refitting it on the "
+        "labelled samples works: was reg fitted on other data (fit_reg=False)?"
+    )
+
+
+def _empty_batch(n_utilities, return_utilities):
+    indices = np.empty(0, dtype=np.intp)
+    if return_utilities:
+        return indices, np.empty((0, n_utilities))
+    return indices
 
 
 class CuriousProbabilisticRegressor(ProbabilisticRegressor):
@@ -257,6 +321,15 @@ class CuriousProbabilisticRegressor(ProbabilisticRegressor):
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
+
+    Notes
+    -----
+    Fitted on too few labels for the model's degrees of freedom (one label,
+    say) the noise variance is NaN; fitted on constant labels it is zero. In
+    both cases the predictive distribution is undefined and
+    :meth:`predict_target_distribution` (and so ``predict(return_std=True)``,
+    ``sample_y`` and the strategies that use them) raises a ``ValueError``
+    saying so, rather than giving NaN; :meth:`predict` still gives the mean.
 
     Examples
     --------
@@ -325,5 +398,54 @@ class CuriousProbabilisticRegressor(ProbabilisticRegressor):
             ``loc`` the predictive mean, ``scale`` the predictive std.
         """
         check_is_fitted(self)
+        final = self.estimator_[-1] if hasattr(self.estimator_, "steps") else self.estimator_
+        noise_variance = final.noise_variance_
+        if not noise_variance > 0:
+            # scipy's norm with a NaN or zero scale gives NaN means and stds,
+            # on which scikit-activeml's strategies fail far from the cause.
+            cause = (
+                "no residual degrees of freedom are left to estimate it (too few "
+                f"labels for an effective dof of {final.effective_dof_:.3g})"
+                if np.isnan(noise_variance)
+                else "the labels are fitted exactly (constant labels, say)"
+            )
+            raise ValueError(
+                f"The predictive distribution is undefined: the noise variance is "
+                f"{noise_variance} because {cause}. Label more samples with "
+                "differing values (or raise alpha) before using a strategy that "
+                "needs a target distribution; predict(X) still gives the mean."
+            )
         mean, std = self.estimator_.predict(X, return_std=True)
         return norm(loc=mean, scale=std)
+
+    def predict(self, X, return_std=False, return_entropy=False):
+        """Predictive mean, and optionally its std and differential entropy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        return_std : bool, default=False
+            Whether to return the predictive standard deviation.
+
+        return_entropy : bool, default=False
+            Whether to return the differential entropy.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+            The wrapped regressor's prediction.
+
+        std : ndarray of shape (n_samples,)
+            Only with ``return_std``.
+
+        entropy : ndarray of shape (n_samples,)
+            Only with ``return_entropy``.
+        """
+        if return_std or return_entropy:
+            return super().predict(X, return_std=return_std, return_entropy=return_entropy)
+        # The mean needs no noise variance: defined even where the
+        # distribution is not (see predict_target_distribution).
+        check_is_fitted(self)
+        return self.estimator_.predict(X)

@@ -69,3 +69,73 @@ def test_joblib_dask_backend_scores_chunks_on_the_cluster(client, problem):
         distributed_scores = influence_score(pipe, pool), influence_score(pipe, pool, y_pool)
     for a, b in zip(expected, distributed_scores):
         np.testing.assert_array_equal(a, b)
+
+
+def test_lazy_scores_are_those_of_the_model_when_the_graph_was_built(problem):
+    pipe, pool, y_pool = problem
+    pool_dask = da.from_array(pool, chunks=(300, 4))
+    expected = (
+        influence_score(pipe, pool),
+        influence_score(pipe, pool, y_pool),
+        regularity_sensitivity(pipe, pool),
+    )
+    lazy = (
+        influence_score(pipe, pool_dask),
+        influence_score(pipe, pool_dask, da.from_array(y_pool, chunks=300)),
+        regularity_sensitivity(pipe, pool_dask),
+    )
+    # Refit on other data and change a parameter before computing.
+    rng = np.random.RandomState(5)
+    X_other = rng.normal(size=(20, 4))
+    pipe.set_params(curiousregressor__alpha=50.0).fit(X_other, rng.normal(size=20))
+    for before, graph in zip(expected, lazy):
+        np.testing.assert_array_equal(graph.compute(), before)
+    assert not np.allclose(influence_score(pipe, pool), expected[0])
+
+
+def test_an_unfitted_estimator_is_refused_when_the_graph_is_built(problem):
+    from sklearn.exceptions import NotFittedError
+
+    _, pool, _ = problem
+    with pytest.raises(NotFittedError):
+        influence_score(CuriousRegressor(), da.from_array(pool, chunks=100))
+
+
+def test_filtered_pool_with_empty_and_unknown_blocks(problem):
+    pipe, pool, y_pool = problem
+    pool_dask = da.from_array(pool, chunks=(100, 4))
+    labels = da.from_array(y_pool, chunks=100)
+    # Rows 0-299 all fail the filter: three empty blocks, of unknown size.
+    keep = np.arange(len(pool)) >= 300
+    keep &= pool[:, 0] > -0.5
+    keep_dask = da.from_array(keep, chunks=100)
+    filtered, filtered_labels = pool_dask[keep_dask], labels[keep_dask]
+    assert np.isnan(filtered.shape[0])
+    curiosity = influence_score(pipe, filtered)
+    np.testing.assert_array_equal(curiosity.compute(), influence_score(pipe, pool[keep]))
+    np.testing.assert_array_equal(
+        influence_score(pipe, filtered, filtered_labels).compute(),
+        influence_score(pipe, pool[keep], y_pool[keep]),
+    )
+    np.testing.assert_array_equal(
+        regularity_sensitivity(pipe, filtered).compute(), regularity_sensitivity(pipe, pool[keep])
+    )
+    # Nothing left at all: an empty result, not an error.
+    nothing = pool_dask[da.from_array(np.zeros(len(pool), bool), chunks=100)]
+    assert influence_score(pipe, nothing).compute().shape == (0,)
+    # Known sizes with empty blocks (chunk sizes computed after filtering).
+    known = pool_dask[keep_dask].compute_chunk_sizes()
+    assert 0 in known.chunks[0]
+    np.testing.assert_array_equal(
+        influence_score(pipe, known).compute(), influence_score(pipe, pool[keep])
+    )
+
+
+def test_unfiltered_labels_with_a_filtered_pool_are_refused(problem):
+    pipe, pool, y_pool = problem
+    keep = da.from_array(pool[:, 0] > 0, chunks=100)
+    filtered = da.from_array(pool, chunks=100)[keep]
+    with pytest.raises(ValueError, match="one label per row"):
+        influence_score(pipe, filtered, da.from_array(y_pool, chunks=100)).compute()
+    with pytest.raises(ValueError, match="same mask"):
+        influence_score(pipe, filtered, da.from_array(y_pool, chunks=500))

@@ -14,7 +14,7 @@ from sklearn_curiosity.models import MLP, Model
 from sklearn_curiosity.regularizers import AutogradRegularizer
 from sklearn_curiosity.tangent import NetworkHessian, lissa_solve
 
-from _oracles import newton_refit
+from _oracles import autograd_traceable, newton_refit
 
 
 class QuadraticFeatures(Model):
@@ -177,6 +177,7 @@ def _dense_objective_hessian(reg, X, y):
 
 
 def autograd_hessian_of_objective(model, alpha, X, y):
+    model = autograd_traceable(model)
     mask = model.penalized
     return hessian(
         lambda p: 0.5 * anp.sum((model.predict(p, X) - y) ** 2) + 0.5 * alpha * anp.sum(p[mask] ** 2)

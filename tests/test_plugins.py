@@ -1,7 +1,10 @@
 """The strategies inside modAL's ActiveLearner and scikit-activeml's pool loop."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -19,7 +22,10 @@ modAL = pytest.importorskip("modAL")
 from modAL.models import ActiveLearner  # noqa: E402
 from skactiveml.regressor import SklearnRegressor  # noqa: E402
 
-from sklearn_curiosity.skactiveml import InfluenceSampling  # noqa: E402
+from sklearn_curiosity.skactiveml import (  # noqa: E402
+    CuriousProbabilisticRegressor,
+    InfluenceSampling,
+)
 
 
 def make_pool(n=150, seed=0):
@@ -140,3 +146,79 @@ def test_skactiveml_rejects_a_model_that_cannot_score():
         InfluenceSampling().query(X, y, SklearnRegressor(Ridge()))
     with pytest.raises(ValueError, match="batch must be"):
         InfluenceSampling(batch="all").query(X, y, SklearnRegressor(CuriousRegressor()))
+
+
+WRAPPERS = {
+    "SklearnRegressor": lambda estimator: SklearnRegressor(estimator),
+    "CuriousProbabilisticRegressor": lambda estimator: CuriousProbabilisticRegressor(estimator),
+}
+
+
+@pytest.mark.parametrize("wrapper", WRAPPERS)
+@pytest.mark.parametrize("batch", [None, "greedy"])
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+def test_both_wrappers_pick_what_influence_sampling_picks(wrapper, batch, model):
+    # Before: CuriousProbabilisticRegressor has no is_fitted_, so the picks were random.
+    X, y_true = make_pool(n=80, seed=4)
+    y = np.full(len(X), np.nan)
+    y[:30] = y_true[:30]
+    if model == "linear":
+        estimator = make_pipeline(StandardScaler(), CuriousRegressor(alpha=1.0))
+    else:
+        estimator = CuriousRegressor("mlp", alpha=1.0, hidden_layer_sizes=(2,), random_state=0)
+    qs = InfluenceSampling(batch=batch, random_state=0, fallback="raise")
+    indices = qs.query(X, y, WRAPPERS[wrapper](estimator), batch_size=4)
+    fitted = clone(estimator).fit(X[:30], y[:30])
+    expected, _ = influence_sampling(fitted, X[30:], n_instances=4, batch=batch)
+    np.testing.assert_array_equal(indices, 30 + expected)
+
+
+@pytest.mark.parametrize("wrapper", WRAPPERS)
+def test_random_fallback_states_its_cause_and_can_raise(wrapper):
+    X, y_true = make_pool(n=30)
+    reg = WRAPPERS[wrapper](CuriousRegressor())
+    y = np.full(len(X), np.nan)
+    # No labels: SklearnRegressor hides CuriousRegressor's error in a warning
+    # of its own; CuriousProbabilisticRegressor raises it.
+    cause = {
+        "SklearnRegressor": "0 sample",
+        "CuriousProbabilisticRegressor": "at least one labelled sample",
+    }[wrapper]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The 'estimator' could not be fitted")
+        with pytest.warns(UserWarning, match=f"cannot score.*{cause}.*at random.*fallback='raise'"):
+            indices = InfluenceSampling(random_state=0).query(X, y, reg, batch_size=2)
+        assert len(set(indices)) == 2
+        with pytest.raises(ValueError, match=f"cannot score.*{cause}") as raised:
+            InfluenceSampling(fallback="raise").query(X, y, reg)
+    assert raised.value.__cause__ is not None and cause in str(raised.value.__cause__)
+
+    # One label: no residual degrees of freedom.
+    y[:1] = y_true[:1]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "No residual degrees of freedom")
+        with pytest.warns(UserWarning, match="noise variance could not be estimated.*at random"):
+            InfluenceSampling(random_state=0).query(X, y, reg)
+        with pytest.raises(ValueError, match="noise variance could not be estimated"):
+            InfluenceSampling(fallback="raise").query(X, y, reg)
+    with pytest.raises(ValueError, match="fallback must be"):
+        InfluenceSampling(fallback="error").query(X, y, reg)
+
+
+@pytest.mark.parametrize("wrapper", WRAPPERS)
+@pytest.mark.parametrize("return_utilities", [False, True])
+def test_every_sample_labelled_gives_an_empty_batch_and_says_why(wrapper, return_utilities):
+    X, y_true = make_pool(n=30)
+    reg = WRAPPERS[wrapper](CuriousRegressor())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'batch_size=1' is larger")  # scikit-activeml's own
+        with pytest.warns(UserWarning, match="Nothing to query: every sample of X is labelled"):
+            result = InfluenceSampling().query(
+                X, y_true, reg, return_utilities=return_utilities
+            )
+    indices = result[0] if return_utilities else result
+    assert indices.shape == (0,)
+    if return_utilities:
+        assert result[1].shape == (0, len(X))
+    # Labelled candidates given explicitly are scored.
+    assert len(InfluenceSampling().query(X, y_true, reg, candidates=X[:5])) == 1

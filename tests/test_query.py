@@ -297,6 +297,72 @@ def test_run_active_learning_is_reproducible_and_checks_the_budget():
         run_active_learning(*args, 15, 4, X, y, n_initial=5)
 
 
+def _loop_problem():
+    rng = np.random.RandomState(11)
+    X = rng.normal(size=(40, 2))
+    return CuriousRegressor(), random_sampling, X, X.sum(axis=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"n_queries": -1}, ValueError, "n_queries must be 0 or more"),
+        ({"batch_size": -2}, ValueError, "batch_size must be between 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be between 1"),
+        ({"n_queries": True}, TypeError, "n_queries must be an int"),
+        ({"batch_size": 2.0}, TypeError, "batch_size must be an int"),
+        ({"n_initial": 0}, ValueError, "n_initial must be between 1"),
+        ({"n_initial": 41}, ValueError, "n_initial must be between 1"),
+        ({"initial_indices": [0, 40]}, ValueError, "between 0 and 39.*got 40"),
+        ({"initial_indices": [-1, 3]}, ValueError, "between 0 and 39.*got -1"),
+        ({"initial_indices": np.arange(40) < 5}, ValueError, "boolean mask"),
+        ({"initial_indices": [0.0, 2.7]}, ValueError, "must hold integers"),
+        ({"initial_indices": []}, ValueError, "non-empty"),
+        ({"initial_indices": [[0, 1]]}, ValueError, "1D"),
+        ({"initial_indices": [3, 3]}, ValueError, "repeats a row"),
+    ],
+)
+def test_run_active_learning_refuses_bad_arguments_clearly(kwargs, error, message):
+    estimator, strategy, X, y = _loop_problem()
+    arguments = {"n_queries": 2, "batch_size": 3, "n_initial": 5, **kwargs}
+    with pytest.raises(error, match=message):
+        run_active_learning(
+            estimator, strategy, X, y,
+            arguments.pop("n_queries"), arguments.pop("batch_size"), X, y, **arguments,
+        )
+
+
+def test_run_active_learning_with_no_queries_fits_the_initial_set_once():
+    estimator, strategy, X, y = _loop_problem()
+    result = run_active_learning(
+        estimator, strategy, X, y, 0, 3, X, y, initial_indices=np.array([4, 9, 2], np.uint8)
+    )
+    np.testing.assert_array_equal(result.n_labelled, [3])
+    np.testing.assert_array_equal(result.initial_indices, [4, 9, 2])
+    assert result.queried_indices.shape == (0, 3)
+
+
+def test_user_influence_sampling_checks_n_instances_as_the_other_strategies():
+    from sklearn_curiosity import HierarchicalCuriousRegressor
+    from sklearn_curiosity.query import user_influence_sampling
+
+    rng = np.random.RandomState(12)
+    X = rng.normal(size=(30, 2))
+    groups = np.repeat([0, 1, 2], 10)
+    reg = HierarchicalCuriousRegressor().fit(X, X.sum(axis=1) + rng.normal(size=30), groups)
+    pool = X[:4]
+    # 4 candidates x 3 users = 12 pairs.
+    assert len(user_influence_sampling(reg, pool, n_instances=12)[0]) == 12
+    with pytest.raises(ValueError, match="between 1 and the number of points 12; got 13"):
+        user_influence_sampling(reg, pool, n_instances=13)
+    for bad in (True, 2.0, "3"):
+        with pytest.raises(TypeError, match="n_instances must be an int"):
+            user_influence_sampling(reg, pool, n_instances=bad)
+    # The same messages as influence_sampling's.
+    with pytest.raises(TypeError, match="n_instances must be an int"):
+        influence_sampling(CuriousRegressor().fit(X, X[:, 0]), pool, n_instances=True)
+
+
 def test_progress_bar_without_tqdm_says_how_to_install(monkeypatch):
     import sys
 

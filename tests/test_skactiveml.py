@@ -1,5 +1,7 @@
 """CuriousProbabilisticRegressor inside scikit-activeml's own strategies."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -145,3 +147,72 @@ def test_peer_strategies_run_on_a_network(strategy, extra):
     np.testing.assert_allclose(
         reg.predict_target_distribution(X).std(), direct.predict(X, return_std=True)[1]
     )
+
+
+def _undefined_distribution_pool(labels):
+    X, y, _ = make_pool(n_samples=30, n_labelled=0)
+    if labels == "one":
+        y[0] = 1.5
+    else:
+        y[:6] = 2.0
+    return X, y
+
+
+UNDEFINED_CAUSE = {"one": "no residual degrees of freedom", "constant": "fitted exactly"}
+
+
+@pytest.mark.parametrize("labels", ["one", "constant"])
+def test_an_undefined_distribution_is_a_clear_error(labels):
+    X, y = _undefined_distribution_pool(labels)
+    reg = CuriousProbabilisticRegressor(CuriousRegressor(alpha=0.5), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit's own warning about the noise variance
+        fitted = reg.fit(X, y)
+    # The mean stays defined and finite: what the model predicts.
+    np.testing.assert_array_equal(fitted.predict(X), fitted.estimator_.predict(X))
+    assert np.all(np.isfinite(fitted.predict(X)))
+    message = f"distribution is undefined.*{UNDEFINED_CAUSE[labels]}"
+    for call in (
+        lambda: fitted.predict(X, return_std=True),
+        lambda: fitted.predict(X, return_entropy=True),
+        lambda: fitted.predict_target_distribution(X),
+        lambda: fitted.sample_y(X, n_samples=2),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+@pytest.mark.parametrize("labels", ["one", "constant"])
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        ExpectedModelVarianceReduction(random_state=0),
+        KLDivergenceMaximization(random_state=0),
+        ExpectedModelOutputChange(integration_dict={"method": "gauss_hermite"}, random_state=0),
+    ],
+    ids=lambda s: type(s).__name__,
+)
+def test_peer_strategies_stop_clearly_on_an_undefined_distribution(labels, strategy):
+    # Before: NaN means and stds, then an IndexError (EMVR) or an empty batch.
+    X, y = _undefined_distribution_pool(labels)
+    reg = CuriousProbabilisticRegressor(CuriousRegressor(alpha=0.5), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # KLD refits with one imagined label more: two points fit exactly,
+        # so the cause it meets may be the constant-label one.
+        with pytest.raises(ValueError, match="distribution is undefined"):
+            strategy.query(X, y, reg)
+
+
+@pytest.mark.parametrize("labels", ["one", "constant"])
+def test_output_change_on_the_mean_alone_still_queries(labels):
+    # EMOC's default integration reads only the predictive mean, which stays defined.
+    X, y = _undefined_distribution_pool(labels)
+    reg = CuriousProbabilisticRegressor(CuriousRegressor(alpha=0.5), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (idx,), utilities = ExpectedModelOutputChange(random_state=0).query(
+            X, y, reg, return_utilities=True
+        )
+    assert np.isnan(y[idx])
+    assert np.all(np.isfinite(utilities[0][np.isnan(y)]))
