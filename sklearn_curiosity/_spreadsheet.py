@@ -82,7 +82,7 @@ def _detect_delimiter(text):
         guess = csv.Sniffer().sniff("\n".join(sample), delimiters=DELIMITERS).delimiter
     except csv.Error:
         guess = None
-    if guess in DELIMITERS and consistent(guess):
+    if guess is not None and len(guess) == 1 and guess in DELIMITERS and consistent(guess):
         return guess
     for delimiter in DELIMITERS:
         if consistent(delimiter):
@@ -206,7 +206,8 @@ def is_same_file(path, other):
 
 def check_target(out, inputs, force):
     """Refuse an ``out`` that is an input, a folder, in no folder, or that exists
-    without ``force``. Run before the fit (to fail early) and again at the write."""
+    without ``force``. Run before the fit, to fail early: :func:`write_table`
+    checks again when it writes."""
     for path in inputs:
         if is_same_file(out, path):
             raise InputError(
@@ -218,7 +219,7 @@ def check_target(out, inputs, force):
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
         raise InputError(f"Cannot write {out}: the folder {folder} does not exist.")
-    if os.path.lexists(out) and not force:
+    if not force and os.path.lexists(out):
         raise InputError(f"{out} exists; pass --force to overwrite it.")
 
 
@@ -235,7 +236,7 @@ def write_table(out, header, rows, *, inputs, force):
     Without ``force``, the target must not exist at the moment it is written
     (an exclusive hard link), not merely when the command started.
     """
-    check_target(out, inputs, force)
+    check_target(out, inputs, force=True)
     folder = os.path.dirname(os.path.abspath(out))
     existed = os.path.lexists(out)
     unchanged = f"{out} was left as it was" if existed else f"{out} was not created"
@@ -243,9 +244,12 @@ def write_table(out, header, rows, *, inputs, force):
         mode = stat.S_IMODE(os.stat(out).st_mode) if existed else _new_file_mode()
     except OSError:
         mode = _new_file_mode()
-    descriptor, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(out)}.", suffix=".tmp"
-    )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(out)}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise InputError(f"Cannot write {out}: {exc.strerror or exc}; {unchanged}.") from None
     try:
         try:
             with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
@@ -259,8 +263,9 @@ def write_table(out, header, rows, *, inputs, force):
             raise InputError(
                 f"Cannot write {out}: {exc.strerror or exc}; {unchanged}."
             ) from None
-        # The inputs again: a link to one may have appeared during the fit.
-        check_target(out, inputs, force)
+        # The inputs again, as a link to one may have appeared during the fit;
+        # whether `out` exists is settled by the exclusive link below.
+        check_target(out, inputs, force=True)
         if force:
             os.replace(temporary, out)
         else:

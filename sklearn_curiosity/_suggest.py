@@ -241,7 +241,8 @@ _CLI_WORDING = [
     (r"\bhidden_layer_sizes\b", "--hidden-layer-sizes"),
     (r"\b(fewer|more|other) hidden units\b", r"\1 hidden units (--hidden-layer-sizes)"),
     (r"\b([Rr]aise|[Ll]ower|[Ii]ncrease|[Dd]ecrease|[Rr]educe|[Ss]et) alpha\b", r"\1 --alpha"),
-    (r"\balpha above 0\b", "--alpha above 0"),
+    (r"\balpha=", "--alpha "),
+    (r"\bactivation=", "--activation "),
     (r"\b[Tt]rain longer\b", r"\g<0> (--max-iter)"),
     (r"\b[Ff]it on more samples\b", "Label more rows"),
     (r"\bremove (the )?redundant features\b", "leave out redundant columns (--ignore COLUMN)"),
@@ -250,9 +251,14 @@ _CLI_WORDING = [
 ]
 
 
+# CuriousRegressor's parameters that the command line sets through an option.
+_PARAMETERS_WITH_OPTIONS = {"alpha", "activation", *NETWORK_DEFAULTS}
+
+
 def _estimator_parameters():
-    """Names of CuriousRegressor's parameters, as a pattern of their use in advice."""
-    params = CuriousRegressor().get_params()
+    """CuriousRegressor's parameters that the command line does not expose, as a
+    pattern of their use in advice."""
+    params = set(CuriousRegressor().get_params()) - _PARAMETERS_WITH_OPTIONS
     # Plain words ("model", "alpha") count only as `name=` or `name[`.
     plain = [name for name in params if "_" not in name]
     snake = [name for name in params if "_" in name]
