@@ -407,6 +407,27 @@ def _alpha_at_edge(how, alpha):
 _CAUTION_WORDS = ("grid", "edge", "boundary", "degrees of freedom")
 
 
+def _transform_pool(pipeline, X_pool):
+    """The candidates through the preprocessing, and which rows overflow in it."""
+    preprocessing = pipeline[:-1]
+    with np.errstate(all="ignore"):
+        try:
+            transformed = preprocessing.transform(X_pool)
+            return transformed, ~np.isfinite(transformed).all(axis=1)
+        except ValueError:
+            # A scaler refuses the infinite polynomial terms of some row:
+            # find which, one row at a time.
+            bad = np.zeros(len(X_pool), dtype=bool)
+            for i in range(len(X_pool)):
+                try:
+                    bad[i] = not np.isfinite(preprocessing.transform(X_pool[i : i + 1])).all()
+                except ValueError:
+                    bad[i] = True
+            if not bad.any():
+                raise
+            return None, bad
+
+
 def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
     """Fit the pipeline on the labelled rows and score the candidates.
 
@@ -441,9 +462,7 @@ def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
                 f"{data.labelled.name}: {_in_cli_terms(warning.message)}"
             )
 
-    with np.errstate(all="ignore"):
-        transformed = pipeline[:-1].transform(data.X_pool)
-    bad = ~np.isfinite(transformed).all(axis=1)
+    transformed, bad = _transform_pool(pipeline, data.X_pool)
     if bad.any():
         raise _blame_candidates(data, pipeline, bad, "its features overflow once scaled")
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
