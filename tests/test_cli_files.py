@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sklearn_curiosity
 from sklearn_curiosity import CuriousRegressor, influence_score
-from sklearn_curiosity import _spreadsheet, _suggest
+from sklearn_curiosity import _suggest
 from sklearn_curiosity.__main__ import main
 
 from test_cli import check_ranking, make_data, read_csv, write_csv, write_files
@@ -88,7 +88,8 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
     def disk_full(descriptor):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_spreadsheet.os, "fsync", disk_full)
+    # The disk fills up as the file is flushed to it.
+    monkeypatch.setattr(os, "fsync", disk_full)
     status, stdout, stderr = suggest(capsys, labelled, candidates, "--out", out, "--force")
     assert_one_line_error(
         status, stdout, stderr, "No space left on device", "ranked.csv was left as it was"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sklearn_curiosity.__main__ import main
 
-CLI_SETTINGS = settings(max_examples=80, derandomize=True, deadline=None)
+CLI_SETTINGS = settings(max_examples=60, derandomize=True, deadline=None)
 
 COLUMNS = ["a", "b", "y", "id", "a;b", "c d", "é"]
 
@@ -174,7 +174,7 @@ def test_suggest_gives_a_result_or_one_clear_line(case):
             assert_one_clear_line(status, stdout, stderr)
 
 
-@settings(max_examples=25, derandomize=True, deadline=None)
+@settings(max_examples=20, derandomize=True, deadline=None)
 @given(
     n_labelled=st.integers(-10, 10**6) | st.sampled_from([0, 1, 2, 3, 441, 442]),
     n_show=st.integers(-5, 10**4),
