@@ -270,16 +270,16 @@ def _estimator_parameters():
 def _in_cli_terms(message):
     """A library message with its advice in the command line's options.
 
-    Sentences that advise a parameter the command line does not have are
-    dropped: a user of the command line cannot follow them.
+    The first sentence says what happened and is kept; a later sentence that
+    names a parameter the command line does not have is advice its user
+    cannot follow, and is dropped.
     """
     message = " ".join(str(message).split())
     for pattern, replacement in _CLI_WORDING:
         message = re.sub(pattern, replacement, message)
     parameters = _estimator_parameters()
-    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z])", message)
-    kept = [sentence for sentence in sentences if not parameters.search(sentence)]
-    return " ".join(kept or sentences[:1]).strip()
+    first, *rest = re.split(r"(?<=[.!?])\s+(?=[A-Z])", message)
+    return " ".join([first, *(s for s in rest if not parameters.search(s))]).strip()
 
 
 @dataclass
