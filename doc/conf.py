@@ -9,6 +9,7 @@ installed with it.
 """
 
 import os
+import re
 
 import sklearn_curiosity
 
@@ -33,7 +34,7 @@ default_role = "literal"
 
 # API reference: one generated page per public name (see api.rst).
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 # Methods are listed by autodoc's "members", not again by numpydoc.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -62,16 +63,44 @@ sphinx_gallery_conf = {
 }
 
 
-def _skip_metadata_routing(app, what, name, obj, skip, options):
-    # set_fit_request & co. come from scikit-learn's metadata routing machinery,
-    # with docstrings that point into scikit-learn's own documentation.
-    if name.startswith("set_") and name.endswith("_request"):
+# Methods the classes inherit from other libraries that their pages list:
+# the scikit-learn estimator interface users call on every estimator.
+INHERITED_PUBLIC_METHODS = {"score", "get_params", "set_params"}
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    # The class template documents inherited members, so that a page lists
+    # what users can call (our own base classes' methods, and the estimator
+    # interface above). Members defined in other libraries are skipped
+    # otherwise: set_fit_request & co. (scikit-learn's metadata routing) and
+    # the plug-ins' scikit-activeml methods have docstrings that point into
+    # those libraries' own documentation.
+    if what != "class" or not (callable(obj) or isinstance(obj, property)):
+        return None
+    module = getattr(getattr(obj, "fget", obj), "__module__", None) or ""
+    if module.split(".")[0] != "sklearn_curiosity" and name not in INHERITED_PUBLIC_METHODS:
         return True
     return None
 
 
+_FOREIGN_REFERENCE = re.compile(r":ref:`([^`<]*?)\s*<[^`>]*>`|:ref:`([^`]*)`")
+
+
+def _unlink_foreign_references(app, what, name, obj, options, lines):
+    # An inherited scikit-learn docstring refers to labels of scikit-learn's
+    # own user guide, which this build (offline: no intersphinx) cannot resolve.
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] == "sklearn_curiosity":
+        return
+    lines[:] = [
+        _FOREIGN_REFERENCE.sub(lambda m: m.group(1) or f"``{m.group(2)}``", line)
+        for line in lines
+    ]
+
+
 def setup(app):
-    app.connect("autodoc-skip-member", _skip_metadata_routing)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
+    app.connect("autodoc-process-docstring", _unlink_foreign_references)
 
 
 html_theme = "pydata_sphinx_theme"

@@ -11,6 +11,7 @@ that influence tells which unlabelled points to label next.
 from ._cv import CuriousRegressorCV
 from ._hierarchical import HierarchicalCuriousRegressor
 from ._regressor import CuriousRegressor
+from .exceptions import CuriosityWarning
 from .scores import influence_score, regularity_sensitivity
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CuriousRegressor",
     "CuriousRegressorCV",
+    "CuriosityWarning",
     "HierarchicalCuriousRegressor",
     "influence_score",
     "regularity_sensitivity",

@@ -19,6 +19,7 @@ and works for any model.
 
 import copy
 import inspect
+import warnings
 from functools import partial
 from numbers import Integral, Real
 
@@ -30,8 +31,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._checks import as_numeric_target
 from ._regressor import CuriousRegressor
 from ._ridge import _centered_weighted_gram, weighted_offsets
+from .exceptions import CuriosityWarning
 from .scores import influence_score
 
 # The CuriousRegressor parameters (name: default) passed to every fit: all but
@@ -42,6 +45,29 @@ _FORWARDED = {
     for name, parameter in inspect.signature(CuriousRegressor).parameters.items()
     if name != "alpha"
 }
+
+
+def _warn_if_alpha_at_an_edge(alpha, alphas):
+    """Warn (CuriosityWarning) when the chosen alpha is the smallest or largest allowed.
+
+    The validation loss may still fall beyond the edge: the choice, and the
+    tangent and scores at it, are then those of a truncated search.
+    """
+    if alphas.size < 2:
+        return  # one value: there was no choice to make
+    for edge, name, direction in ((alphas.min(), "smallest", "smaller"),
+                                  (alphas.max(), "largest", "larger")):
+        # rtol: the hypergradient search reaches an edge through exp(log(edge)).
+        if np.isclose(alpha, edge, rtol=1e-9, atol=0.0):
+            warnings.warn(
+                f"The chosen alpha_ = {alpha:.6g} is the {name} value of alphas: the "
+                f"validation loss may still improve beyond it. Widen alphas towards "
+                f"{direction} values (e.g. np.logspace over a few more decades) and refit.",
+                CuriosityWarning,
+                stacklevel=5,  # the caller of fit: here, _fit, fit, _fit_context, caller
+            )
+            return
+
 
 def _fitted_attributes(estimator):
     """Names of the fitted state of a fitted CuriousRegressor, private included.
@@ -389,6 +415,7 @@ class CuriousRegressorCV(CuriousRegressor):
         X, y = validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64, y_numeric=True
         )
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -433,6 +460,7 @@ class CuriousRegressorCV(CuriousRegressor):
 
         best = int(np.argmax(results["mean_test_score"]))
         self.alpha_ = float(path[best])
+        _warn_if_alpha_at_an_edge(self.alpha_, alphas)
         self.best_score_ = float(results["mean_test_score"][best])
         self.cv_results_ = {"param_alpha": np.asarray(path, dtype=float)}
         self.cv_results_.update((key, np.asarray(value)) for key, value in results.items())

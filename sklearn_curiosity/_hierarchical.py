@@ -27,9 +27,17 @@ from sklearn.utils import check_consistent_length, column_or_1d
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._checks import (
+    as_numeric_target,
+    check_fit_is_finite,
+    check_squares_finite,
+    warn_if_curiosity_is_zero,
+)
+from ._pickle_version import VersionedPickleMixin
 from ._utils import fitted_state_restored_on_failure
 from .scores import (
     _final_step,
+    check_finite_scores,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
@@ -149,7 +157,7 @@ def _from_eigen(vectors, values):
     return np.matmul(vectors * values[:, np.newaxis, :], np.swapaxes(vectors, 1, 2))
 
 
-class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
+class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     """Multi-user linear regressor with shared and per-user parameters, and its tangents.
 
     Each user ``u`` (the ``groups`` label of a sample) gets the shared
@@ -267,6 +275,9 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
     O(U q^3) time and O(U q^2) memory for ``U`` users and ``q`` parameters per
     user.
 
+    Pickles record the package version, as :class:`CuriousRegressor`'s do: a
+    fitted estimator from another major.minor release is refused on loading.
+
     References
     ----------
     F. Eaton, "Influence functions and regularity tangents for efficient
@@ -313,8 +324,10 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             Target values.
 
         groups : array-like of shape (n_samples,), default=None
-            The user of each sample (any sortable labels). ``None``: all
-            samples come from one anonymous user.
+            The user of each sample: numbers or strings, all of one kind (as
+            scikit-learn's label encoders, 1 and 1.0 are one user, 1 and "1"
+            two; NaN and None are refused). ``None``: all samples come from
+            one anonymous user.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples' losses; a weight of 2 counts
@@ -324,6 +337,19 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Also when values of ``X``, ``y`` or ``sample_weight`` are so large
+            that the fit would overflow float64 (rescale them).
+
+        Warns
+        -----
+        CuriosityWarning
+            When every curiosity of the fitted model is zero (a constant
+            target, residuals all zero), or no residual degrees of
+            freedom are left to estimate the noise variance.
         """
         with fitted_state_restored_on_failure(self):
             self._fit(X, y, groups, sample_weight)
@@ -331,14 +357,16 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
 
     def _fit(self, X, y, groups, sample_weight):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_squares_finite(X, y, sample_weight)
         if groups is None:
             users = np.array([None], dtype=object)
             user_index = np.zeros(X.shape[0], dtype=np.intp)
         else:
-            groups = column_or_1d(groups, warn=True)
+            groups, _ = _check_labels(groups)
             check_consistent_length(X, groups)
             users, user_index = np.unique(groups, return_inverse=True)
         n_users = len(users)
@@ -379,6 +407,14 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             weighted_rss, weight_sum, dof, remedy="raise alpha or deviation_alpha"
         )
 
+        check_fit_is_finite(
+            {"params_": params, "tangent_": tangent, "effective_dof_": dof,
+             "noise_variance_": noise_variance},
+            nan_allowed=("noise_variance_",),
+        )
+        # Constant features still leave the users' intercepts to tell apart.
+        warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=False)
+
         n_features = X.shape[1]
         shared, deviations = blocks[0], blocks[1:]
         self._hessian = hessian
@@ -412,24 +448,36 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             fill = 0 if self._anonymous else n_users
             user_index = np.full(X.shape[0], fill, dtype=np.intp)
         else:
-            groups = column_or_1d(groups, warn=True)
-            check_consistent_length(X, groups)
             user_index = self._user_index(groups)
+            check_consistent_length(X, user_index)
         return _features(X, self.fit_intercept), user_index
 
     def _user_index(self, groups):
-        """Position of each label in ``users_``, ``n_users`` for unseen users."""
+        """Position of each label in ``users_``, ``n_users`` for unseen users.
+
+        Labels match as scikit-learn's label encoders match them: 1 and 1.0
+        are one user, 1 and "1" are two. Labels of another kind than the
+        fitted users' can match none of them, which is a mistake, not a
+        population of new users: refused.
+        """
+        groups, kind = _check_labels(groups)
         n_users = len(self.users_)
-        if self._anonymous:
+        if self._anonymous or len(groups) == 0:
             return np.full(len(groups), n_users, dtype=np.intp)
-        try:
-            position = np.searchsorted(self.users_, groups)
-        except TypeError:
-            raise TypeError(
-                "The groups labels cannot be compared with those seen at fit "
-                f"time (dtype {self.users_.dtype} at fit, {np.asarray(groups).dtype} "
-                "now). Pass labels of the same type."
-            ) from None
+        _, fitted_kind = _check_labels(self.users_)
+        if kind != fitted_kind:
+            as_fitted = {"b": "bool", "i": "int", "u": "int", "f": "float", "U": "str"}.get(
+                self.users_.dtype.kind, self.users_.dtype.name
+            )
+            raise ValueError(
+                f"The groups labels are {kind} (such as {_plain(groups[0])!r}) but the "
+                f"users seen at fit time are {fitted_kind} (such as "
+                f"{_plain(self.users_[0])!r}): no label can match a fitted user (1 and "
+                f"'1' are different users), so every row would be treated as a new "
+                f"user. Pass the labels in the kind they had at fit time (e.g. "
+                f"groups.astype({as_fitted}))."
+            )
+        position = np.searchsorted(self.users_, groups)
         position = np.minimum(position, n_users - 1)
         seen = self.users_[position] == groups
         return np.where(seen, position, n_users)
@@ -452,6 +500,9 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
         groups : array-like of shape (n_samples,), default=None
             The user of each sample; users not seen at fit time get the shared
             model. ``None``: the anonymous user (see Notes of the class).
+            Labels of another kind than at fit time (strings for a model
+            fitted on numbers, or the reverse) raise a ValueError: they
+            could match no fitted user.
 
         Returns
         -------
@@ -459,7 +510,7 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             Predicted values.
         """
         phi, user_index = self._features_and_users(X, groups)
-        return _predict_blocks(phi, *self._blocks(self.params_), user_index)
+        return check_finite_scores(_predict_blocks(phi, *self._blocks(self.params_), user_index))
 
     def score(self, X, y, groups=None, sample_weight=None):
         """Coefficient of determination of ``predict(X, groups)``.
@@ -502,7 +553,7 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
             Columns ``df/dalpha`` and ``df/ddeviation_alpha``.
         """
         phi, user_index = self._features_and_users(X, groups)
-        return _predict_blocks(phi, *self._blocks(self.tangent_), user_index)
+        return check_finite_scores(_predict_blocks(phi, *self._blocks(self.tangent_), user_index))
 
     def influence_score(self, X, y=None, groups=None, *, per_regularity=False):
         """Influence of each (sample, user) on the model's two complexities.
@@ -545,11 +596,81 @@ class HierarchicalCuriousRegressor(RegressorMixin, BaseEstimator):
         if y is None:
             scores = expected_squared_influence(sensitivity, self.noise_variance_)
         else:
-            y = column_or_1d(y, dtype=np.float64, warn=True)
+            y = as_numeric_target(column_or_1d(y, warn=True))
             check_consistent_length(phi, y)
             prediction = _predict_blocks(phi, *self._blocks(self.params_), user_index)
             scores = signed_influence(prediction, sensitivity, y)
-        return total_over_regularities(scores, per_regularity)
+        return check_finite_scores(total_over_regularities(scores, per_regularity))
+
+
+def _check_labels(groups):
+    """``(labels, kind)``: the users' labels as a 1-D array of one kind.
+
+    The kind is "numbers", "strings", "bytes" or "datetimes". A missing label
+    (NaN, None, NaT) has no user to stand for, and labels of several kinds
+    cannot be ordered or matched consistently: both are refused. An object
+    array of one kind is converted to the typed array NumPy gives it, so that
+    labels compare as values.
+    """
+    groups = column_or_1d(groups, warn=True)
+    dtype_kind = groups.dtype.kind
+    if dtype_kind == "O":
+        kinds = set()
+        for position, label in enumerate(groups):
+            if label is None or (isinstance(label, Real) and label != label):
+                raise ValueError(
+                    f"groups has a missing label ({_plain(label)!r} at position {position}): "
+                    "every sample needs a user. Drop those rows or give them a label."
+                )
+            kind = _label_kind_of(label)
+            if kind is None:
+                raise ValueError(
+                    "groups labels must be numbers or strings; got "
+                    f"{label!r} of type {type(label).__name__} at position {position}."
+                )
+            kinds.add(kind)
+        if len(kinds) > 1:
+            raise ValueError(
+                "groups mixes labels of several kinds "
+                f"({' and '.join(sorted(kinds))}): 1 and '1' would be "
+                "different users, and their order is undefined. Give every label "
+                "the same kind, e.g. groups.astype(str)."
+            )
+        if len(groups):
+            groups = np.asarray(groups.tolist())
+        kind = kinds.pop() if kinds else "strings"
+        return groups, kind
+    kind = {"b": "numbers", "i": "numbers", "u": "numbers", "f": "numbers", "U": "strings",
+            "S": "bytes", "M": "datetimes", "m": "datetimes"}.get(dtype_kind)
+    if kind is None:
+        raise ValueError(
+            f"groups labels must be numbers or strings; got an array of dtype {groups.dtype}."
+        )
+    missing = np.isnan(groups) if dtype_kind == "f" else (
+        np.isnat(groups) if kind == "datetimes" else np.zeros(len(groups), dtype=bool)
+    )
+    if missing.any():
+        position = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"groups has a missing label ({_plain(groups[position])!r} at position {position}): "
+            "every sample needs a user. Drop those rows or give them a label."
+        )
+    return groups, kind
+
+
+def _plain(label):
+    """A NumPy scalar as the Python value it holds, for messages."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _label_kind_of(label):
+    if isinstance(label, str):
+        return "strings"
+    if isinstance(label, bytes):
+        return "bytes"
+    if isinstance(label, (Real, np.bool_)):
+        return "numbers"
+    return None  # anything else is refused
 
 
 def _features(X, fit_intercept):
@@ -645,7 +766,10 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     sensitivity = (phi @ shared)[:, np.newaxis, :] + np.einsum(
         "iq,jqk->ijk", phi, per_user[user_index]
     )
-    scores = expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
+    # One row per candidate input: a row that overflows is named.
+    scores = check_finite_scores(
+        expected_squared_influence(sensitivity, estimator.noise_variance_).sum(axis=2)
+    )
     n_instances = min(n_instances, scores.size)
     flat = np.argsort(-scores, axis=None, kind="stable")[:n_instances]
     pairs = np.column_stack(np.unravel_index(flat, scores.shape))

@@ -16,14 +16,23 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._checks import (
+    as_numeric_target,
+    check_fit_is_finite,
+    check_squares_finite,
+    warn_if_curiosity_is_zero,
+)
 from ._chunking import apply_by_row_chunks
+from ._from_estimator import convert
 from ._laplace import GaussNewtonCovariance
+from ._pickle_version import VersionedPickleMixin
 from ._ridge import fit_ridge
 from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
+    check_finite_scores,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
@@ -35,7 +44,7 @@ from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa
 _AUTO_EXACT_MAX_PARAMS = 500
 
 
-class CuriousRegressor(RegressorMixin, BaseEstimator):
+class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     """Regularized regressor with its regularity tangent and influence scores.
 
     The model minimizes ``sum_i w_i / 2 (y_i - f(x_i; theta))^2 + alpha/2
@@ -70,8 +79,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         Whether to fit an (unpenalized) intercept. Linear model only (a
         network always has unpenalized biases).
 
-    hidden_layer_sizes : tuple of int, default=(32,)
-        Widths of the hidden layers of the MLP.
+    hidden_layer_sizes : int or tuple of int, default=(32,)
+        Widths of the hidden layers of the MLP, each an integer >= 1 (an int
+        is one hidden layer), as in :class:`~sklearn.neural_network.MLPRegressor`.
 
     activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
         Activation of the MLP's hidden layers. "relu" has a zero second
@@ -102,7 +112,10 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
     warm_start : bool, default=False
         Start training from the previous fit's parameters (and, for the
-        "forward" tangent, its tangent) when their shape still matches.
+        "forward" tangent, its tangent) when the architecture still matches:
+        the same model class, number of features, ``hidden_layer_sizes`` and
+        ``activation``. Otherwise training starts afresh from
+        ``random_state``, as if ``warm_start=False``.
 
     tangent_solver : {"auto", "exact", "cg", "forward", "lissa"}, default="auto"
         How a nonlinear model's tangent is computed (METHOD.md section 5).
@@ -340,12 +353,109 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Also when values of ``X``, ``y`` or ``sample_weight`` are so large
+            that the fit would overflow float64 (rescale them).
+
+        Warns
+        -----
+        CuriosityWarning
+            When every curiosity of the fitted model is zero (a constant
+            target, constant features of the linear model, residuals all
+            zero), or no residual degrees of freedom are left to estimate
+            the noise variance.
         """
         with fitted_state_restored_on_failure(self):
             self._fit(X, y, sample_weight)
         return self
 
-    def _fit(self, X, y, sample_weight):
+    @classmethod
+    def from_estimator(cls, estimator, X, y, sample_weight=None):
+        """A curious regressor at the parameters of a regressor fitted elsewhere.
+
+        scikit-learn's :class:`~sklearn.linear_model.Ridge` minimises this
+        estimator's objective (times two), and
+        :class:`~sklearn.neural_network.MLPRegressor` minimises it divided by
+        the sum of the sample weights, with the same ``alpha``: their fitted
+        parameters are ``theta*``, so no retraining is needed. The returned
+        regressor keeps the given estimator's parameters (its predictions are
+        the original's) and computes the tangent, the effective dof, the noise
+        variance and the predictive std at them, on the data given here (see
+        :ref:`theory-from-estimator`).
+
+        Parameters
+        ----------
+        estimator : estimator object
+            A fitted :class:`~sklearn.linear_model.Ridge`,
+            :class:`~sklearn.linear_model.RidgeCV` (its ``alpha_``),
+            :class:`~sklearn.linear_model.LinearRegression` (``alpha=0``),
+            :class:`~sklearn.linear_model.BayesianRidge` (``alpha = lambda_ /
+            alpha_``) or :class:`~sklearn.neural_network.MLPRegressor` (the same
+            layers, activation and ``alpha``), all with one target; a
+            :class:`~sklearn.pipeline.Pipeline` ending in one of these; or a
+            fitted :class:`~sklearn.model_selection.GridSearchCV` or
+            :class:`~sklearn.model_selection.RandomizedSearchCV` (its
+            ``best_estimator_``).
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data the estimator was fitted on (for a Pipeline, as the
+            Pipeline takes it). The tangent and the scores are those of the
+            objective on these data.
+
+        y : array-like of shape (n_samples,)
+            Its targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            The sample weights it was fitted with.
+
+        Returns
+        -------
+        converted : CuriousRegressor or Pipeline
+            A fitted CuriousRegressor, or, for a Pipeline (or a search whose best
+            estimator is one), a Pipeline with copies of its fitted transformers
+            and its last step converted.
+
+        Notes
+        -----
+        The tangent is ``-H^-1 b`` at the given parameters. It is the
+        derivative of the fitted parameters in ``alpha`` when the estimator
+        was trained to convergence; a network stopped early (or trained with
+        ``early_stopping`` on part of the data) gets the tangent of the
+        objective on ``X`` at the point where it stopped, as
+        ``CuriousRegressor``'s own networks do. ``noise_variance_`` is this
+        package's estimate from the residuals and the effective dof, also for
+        BayesianRidge (whose own noise precision is ``alpha_``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn_curiosity import CuriousRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=30)
+        >>> ridge = Ridge(alpha=2.0).fit(X, y)
+        >>> reg = CuriousRegressor.from_estimator(ridge, X, y)
+        >>> bool(np.allclose(reg.predict(X), ridge.predict(X)))
+        True
+        >>> reg.alpha, reg.tangent_.shape
+        (2.0, (4,))
+        """
+        return convert(cls, estimator, X, y, sample_weight)
+
+    def _fit_at(self, X, y, sample_weight, params, n_iter=None):
+        """Fit everything but ``theta``, which is given: see :meth:`from_estimator`."""
+        self._validate_params()
+        with fitted_state_restored_on_failure(self):
+            self._fit(X, y, sample_weight, fixed_params=params)
+            if n_iter is not None:
+                self.n_iter_ = int(n_iter)
+        return self
+
+    def _fit(self, X, y, sample_weight, fixed_params=None):
         X, y = validate_data(
             self,
             X,
@@ -354,9 +464,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
+        y = as_numeric_target(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         if self.model == "linear":
@@ -377,6 +489,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             params, hessian, weighted_rss, dof = fit_ridge(
                 X, y, sample_weight, alpha, self.fit_intercept, penalty=penalty
             )
+            if fixed_params is not None:
+                # The Hessian and the dof do not depend on theta; the residuals do.
+                params = _checked_fixed_params(fixed_params, params.size)
+                residuals = model.predict(params, X) - y
+                weighted_rss = float(sample_weight @ residuals**2)
             tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
             self.coef_, self.intercept_ = model.split(params)
             self.intercept_ = float(self.intercept_)
@@ -386,15 +503,24 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             self._laplace = hessian
         else:
             model, regularizer, params, hessian, tangent, weighted_rss, dof = (
-                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities)
+                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities, fixed_params)
             )
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
+        complexity = regularizer.complexity(params, alpha=alpha)
+        check_fit_is_finite(
+            {"params_": params, "tangent_": tangent, "complexity_": complexity,
+             "effective_dof_": dof, "noise_variance_": noise_variance},
+            nan_allowed=("noise_variance_",),
+        )
+        warn_if_curiosity_is_zero(
+            X, y, sample_weight, noise_variance, linear=self.model == "linear"
+        )
 
         self._model = model
+        self._architecture = _architecture(model, X.shape[1])
         self._hessian = hessian
         self.params_ = params
-        complexity = regularizer.complexity(params, alpha=alpha)
         # One regularity keeps the single-tangent shapes: (n_params,), a float.
         if n_regularities == 1:
             self.tangent_ = np.reshape(tangent, -1)
@@ -405,8 +531,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
 
-    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities):
-        """Train a network or user model, then its tangent and its Hessian."""
+    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities, fixed_params=None):
+        """Train a network or user model (unless ``fixed_params``), then its tangent and Hessian."""
         if self.model == "mlp":
             model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
         else:
@@ -419,10 +545,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         params = model.initialize(X.shape[1], random_state)
         warm = (
             self.warm_start
-            and hasattr(self, "params_")
             and getattr(self, "tangent_solver_", None) is not None
-            and self._model.__class__ is model.__class__
-            and self.params_.shape == params.shape
+            and getattr(self, "_architecture", None) == _architecture(model, X.shape[1])
         )
         if warm:
             params = self.params_.copy()
@@ -450,7 +574,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         options = check_tangent_options(tangent_solver, self.tangent_options)
 
         tangent = None
-        if self.solver == "lbfgs":
+        if fixed_params is not None:
+            params, n_iter = _checked_fixed_params(fixed_params, n_params), 0
+        elif self.solver == "lbfgs":
             params, n_iter = train_lbfgs(
                 model, regularizer, alpha, X, y, sample_weight, params, self.max_iter, self.tol
             )
@@ -513,8 +639,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
 
         # A float64 copy of the row, and a few float64 outputs per row and regularity.
         row_bytes = 8 * (X.shape[1] + 4 * self._n_regularities())
-        return apply_by_row_chunks(
-            on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs
+        return check_finite_scores(
+            apply_by_row_chunks(on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs)
         )
 
     def predict(self, X, return_std=False):
@@ -681,34 +807,25 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=False,
         )
+        y = as_numeric_target(y)
         return self._by_row_chunks(
             partial(self._signed_influence, per_regularity=per_regularity), X, y
         )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_sklearn_curiosity_version"] = _package_version()
-        return state
-
-    def __setstate__(self, state):
-        # Same major.minor loads; otherwise a fitted estimator is refused, since
-        # its private fitted state (_model, _hessian) may have changed layout.
-        saved = state.pop("_sklearn_curiosity_version", "unknown")
-        current = _package_version()
-        if "params_" in state and _major_minor(saved) != _major_minor(current):
-            raise ValueError(
-                f"This {type(self).__name__} was fitted and pickled with "
-                f"sklearn_curiosity {saved}, which is incompatible with the installed "
-                f"version {current} (fitted estimators load only within the same "
-                f"major.minor release). Refit it with sklearn_curiosity {current}, or "
-                f"install sklearn_curiosity=={saved} to load it."
-            )
-        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _checked_fixed_params(params, n_params):
+    params = np.asarray(params, dtype=np.float64)
+    if params.shape != (n_params,) or not np.isfinite(params).all():
+        raise ValueError(
+            f"The given parameters have shape {params.shape} (finite: "
+            f"{bool(np.isfinite(params).all())}), but the model has {n_params} parameters."
+        )
+    return params.copy()
 
 
 def _check_strengths(alpha, regularizer):
@@ -742,19 +859,26 @@ def _check_strengths(alpha, regularizer):
     return strengths, strengths.size
 
 
+def _architecture(model, n_features):
+    """What a warm start must match: the model's class, input width and layers.
+
+    Two networks can hold the same number of parameters with different
+    layouts (3 features and (4,) units, 2 features and (5,) units: 21 each);
+    reusing one's weights in the other would start from nonsense, so the
+    layout is compared, not the size.
+    """
+    return (
+        type(model),
+        n_features,
+        getattr(model, "n_params", None),
+        getattr(model, "hidden_layer_sizes", None),
+        getattr(model, "activation", None),
+    )
+
+
 def _check_penalized_size(regularizer, size, owner, unit):
     if regularizer.n_coef > size or (unit == "features" and regularizer.n_coef != size):
         raise ValueError(
             f"The regularizer penalizes {regularizer.n_coef} coefficients but "
             f"{owner} {size} {unit}. Build its matrices for {size} {unit}."
         )
-
-
-def _package_version():
-    from . import __version__  # not at import time: __init__ imports this module
-
-    return __version__
-
-
-def _major_minor(version):
-    return tuple(version.split(".")[:2])

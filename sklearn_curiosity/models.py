@@ -16,6 +16,8 @@ Estimators, scores and query strategies use nothing else.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
@@ -264,6 +266,37 @@ def _autograd_activation(name, z):
     return z
 
 
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    """The layer widths as a tuple of ints, or a ValueError naming the bad entry.
+
+    As :class:`~sklearn.neural_network.MLPRegressor`: an int is one layer, and
+    every width is an integer >= 1 (a width of 0 would cut the network off
+    from its input and fit a constant without a word). Booleans and floats
+    such as 2.0 are refused rather than rounded.
+    """
+    sizes = (
+        [hidden_layer_sizes]
+        if np.ndim(hidden_layer_sizes) == 0 and not isinstance(hidden_layer_sizes, str)
+        else hidden_layer_sizes
+    )
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or isinstance(hidden_layer_sizes, str):
+        raise ValueError(
+            "hidden_layer_sizes must be an int or a sequence of ints (one width "
+            f"per hidden layer); got {hidden_layer_sizes!r}."
+        )
+    for position, size in enumerate(sizes):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral) or size < 1:
+            raise ValueError(
+                "hidden_layer_sizes must hold integers >= 1 (one width per hidden "
+                f"layer); entry {position} is {size!r} in {hidden_layer_sizes!r}."
+            )
+    return tuple(int(size) for size in sizes)
+
+
 class MLP(Model):
     """Fully connected network with one linear output, ``f(x; theta)``.
 
@@ -278,8 +311,9 @@ class MLP(Model):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int
-        Width of each hidden layer.
+    hidden_layer_sizes : int or sequence of int
+        Width of each hidden layer, each an integer >= 1 (an int means one
+        hidden layer; an empty sequence, none: a linear model).
 
     activation : {"tanh", "relu", "logistic", "identity"}
         Activation of the hidden layers.
@@ -289,7 +323,7 @@ class MLP(Model):
     """
 
     def __init__(self, hidden_layer_sizes=(32,), activation="tanh", differentiation="analytic"):
-        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.hidden_layer_sizes = _check_hidden_layer_sizes(hidden_layer_sizes)
         self.activation = activation
         self.differentiation = differentiation
 

@@ -9,8 +9,9 @@ variance ``sigma^2``:
 
 The functions :func:`influence_score` and :func:`regularity_sensitivity`
 accept a fitted :class:`~sklearn_curiosity.CuriousRegressor` or a
-:class:`~sklearn.pipeline.Pipeline` ending in one; query strategies use them
-so that Pipelines work everywhere.
+:class:`~sklearn.pipeline.Pipeline` ending in one, or a fitted search object
+(:class:`~sklearn.model_selection.GridSearchCV`, ...) through its
+``best_estimator_``; query strategies use them so that these work everywhere.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -19,9 +20,12 @@ import warnings
 from functools import partial
 
 import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 
 from ._dask import is_dask_array, map_row_blocks
+from ._from_estimator import best_estimator
+from .exceptions import CuriosityWarning
 
 
 def signed_influence(prediction, sensitivity, y):
@@ -47,51 +51,94 @@ def total_over_regularities(scores, per_regularity=False):
     return scores.sum(axis=1) if scores.ndim == 2 else scores
 
 
+# Residual degrees of freedom below this fraction of the total weight are
+# rounding error (the dof is a trace computed to about 1e-12 relative).
+_RESIDUAL_DOF_RTOL = 1e-8
+
+
 def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha"):
     """``sum_i w_i r_i^2 / (sum_i w_i - dof)``, or NaN with a warning.
 
     Sample weights count as repetitions. With no residual degrees of freedom
     left the variance cannot be estimated: NaN, which
-    :func:`expected_squared_influence` then refuses with a clear error.
+    :func:`expected_squared_influence` then refuses with a clear error. A
+    residual that is a rounding error of the total weight counts as none: the
+    ratio would be a quotient of rounding errors.
     """
     residual_dof = weight_sum - dof
-    if residual_dof > 0:
+    if residual_dof > _RESIDUAL_DOF_RTOL * weight_sum:
         return weighted_rss / residual_dof
     warnings.warn(
-        f"No residual degrees of freedom are left (effective dof {dof:.3g} "
-        f"for a total sample weight of {weight_sum:.3g}): noise_variance_ is NaN "
-        f"and unlabelled points cannot be scored. Fit on more samples or {remedy}.",
-        UserWarning,
+        f"No residual degrees of freedom are left (effective dof {dof:.6g} "
+        f"for a total sample weight of {weight_sum:.6g}): the model can fit every "
+        f"label exactly, so noise_variance_ is NaN and unlabelled points cannot be "
+        f"scored. Fit on more samples or {remedy}.",
+        CuriosityWarning,
     )
     return np.nan
 
 
+def check_finite_scores(values):
+    """``values`` (a row per sample), or a ValueError naming the rows that are not finite.
+
+    A non-finite score is an overflow: a row whose values are so large that
+    the model's products leave float64. Checking the whole result costs one
+    comparison per value, nothing next to computing it.
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return values
+    finite_rows = finite.reshape(len(values), -1).all(axis=1)
+    rows = np.flatnonzero(~finite_rows)
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    raise ValueError(
+        f"The results for {len(rows)} row(s) are not finite (overflow), at row index "
+        f"{shown}: their values are too large for float64 arithmetic with this model. "
+        "Rescale X the way the training data were (e.g. StandardScaler in a Pipeline), "
+        "or drop those rows."
+    )
+
+
 def expected_squared_influence(sensitivity, noise_variance):
     """Expected squared influence of unlabelled points, ``sigma^2 * g^2``."""
+    if np.isnan(noise_variance):
+        raise ValueError(
+            "The noise variance could not be estimated at fit time (the model's "
+            "effective degrees of freedom, effective_dof_, use up the total sample "
+            "weight: it can fit every label exactly), so unlabelled points cannot "
+            "be scored. Fit on more samples or raise alpha."
+        )
     if not np.isfinite(noise_variance):
         raise ValueError(
-            "The noise variance could not be estimated at fit time (the model "
-            "has as many effective degrees of freedom as samples), so unlabelled "
-            "points cannot be scored. Fit on more samples or raise alpha."
+            "The noise variance is infinite (an overflow at fit time), so unlabelled "
+            "points cannot be scored. Rescale y (e.g. with "
+            "TransformedTargetRegressor(transformer=StandardScaler())) and refit."
         )
     return noise_variance * sensitivity**2
 
 
 def _final_step(estimator, X):
     """Return the estimator that scores, and ``X`` transformed for it."""
+    if isinstance(estimator, BaseSearchCV):
+        estimator = best_estimator(estimator)
     if isinstance(estimator, Pipeline):
         X = estimator[:-1].transform(X) if len(estimator) > 1 else X
         estimator = estimator[-1]
     if not hasattr(estimator, "influence_score"):
         raise TypeError(
-            "Expected a CuriousRegressor or a Pipeline whose last step is one; "
-            f"got {type(estimator).__name__}, which has no influence_score."
+            "Expected a CuriousRegressor, a Pipeline whose last step is one, or a "
+            "fitted search (GridSearchCV, ...) whose best estimator is one of these; "
+            f"got {type(estimator).__name__}, which has no influence_score. A fitted "
+            "Ridge, RidgeCV, LinearRegression, BayesianRidge or MLPRegressor (or a "
+            "Pipeline ending in one) becomes one with CuriousRegressor.from_estimator."
         )
     return estimator, X
 
 
 def _n_regularities(estimator):
     """K, the number of tangent columns of a fitted estimator or Pipeline's last step."""
+    if isinstance(estimator, BaseSearchCV):
+        estimator = best_estimator(estimator)
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     tangent = getattr(final, "tangent_", None)
     return np.shape(tangent)[1] if np.ndim(tangent) == 2 else 1
@@ -102,10 +149,14 @@ def influence_score(estimator, X, y=None, *, per_regularity=False):
 
     Parameters
     ----------
-    estimator : CuriousRegressor or Pipeline
-        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
+    estimator : CuriousRegressor, Pipeline or search object
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, a fitted
         :class:`~sklearn.pipeline.Pipeline` whose last step is one (the earlier
-        steps transform ``X`` first).
+        steps transform ``X`` first), or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV` or
+        :class:`~sklearn.model_selection.RandomizedSearchCV` whose
+        ``best_estimator_`` is one of these. Another scikit-learn regressor
+        becomes one with :meth:`CuriousRegressor.from_estimator`.
 
     X : array-like of shape (n_samples, n_features)
         The points to score, as the estimator (or the pipeline) takes them. A
@@ -158,9 +209,11 @@ def regularity_sensitivity(estimator, X):
 
     Parameters
     ----------
-    estimator : CuriousRegressor or Pipeline
-        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, or a fitted
-        :class:`~sklearn.pipeline.Pipeline` whose last step is one.
+    estimator : CuriousRegressor, Pipeline or search object
+        A fitted :class:`~sklearn_curiosity.CuriousRegressor`, a fitted
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one, or a fitted
+        search object whose ``best_estimator_`` is one of these (see
+        :func:`influence_score`).
 
     X : array-like of shape (n_samples, n_features)
         The points, as the estimator (or the pipeline) takes them; a dask

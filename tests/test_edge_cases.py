@@ -9,9 +9,17 @@ import warnings
 import numpy as np
 import pytest
 from scipy.linalg import LinAlgWarning
+from scipy import sparse
+from sklearn import config_context
 from sklearn.linear_model import LinearRegression, Ridge
 
-from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity import (
+    CuriosityWarning,
+    CuriousRegressor,
+    CuriousRegressorCV,
+    HierarchicalCuriousRegressor,
+)
+from sklearn_curiosity.query import user_influence_sampling
 
 
 def _finite_difference_tangent(X, y, alpha, rel_step=1e-4, **fit_params):
@@ -108,7 +116,8 @@ def test_huge_alpha_shrinks_to_the_mean(rng):
 def test_constant_y_has_no_influence(rng):
     X = rng.normal(size=(20, 3))
     y = np.full(20, 4.2)
-    reg = CuriousRegressor(alpha=1.0).fit(X, y)
+    with pytest.warns(CuriosityWarning, match="curiosity .* is zero: the target y is constant"):
+        reg = CuriousRegressor(alpha=1.0).fit(X, y)
     np.testing.assert_allclose(reg.params_, [0, 0, 0, 4.2], atol=1e-12)
     np.testing.assert_allclose(reg.tangent_, 0.0, atol=1e-12)
     assert reg.noise_variance_ == pytest.approx(0.0, abs=1e-20)
@@ -175,3 +184,184 @@ def test_tiny_n_huge_p(rng):
     y = rng.normal(size=5)
     reg = _check_against_oracles(X, y, alpha=1.0, rtol=1e-5)
     assert reg.effective_dof_ < 5
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        # The same 21 parameters in another layout: 3*4+4+4+1 and 2*5+5+5+1.
+        (dict(n_features=3, hidden_layer_sizes=(4,)), dict(n_features=2, hidden_layer_sizes=(5,))),
+        # The same layout with another activation.
+        (dict(n_features=3, activation="tanh"), dict(n_features=3, activation="relu")),
+    ],
+)
+def test_warm_start_reuses_weights_only_for_the_same_architecture(rng, first, second):
+    # Oracle: a cold fit from the same seed. Before, equal parameter counts
+    # were enough to start from the other network's weights.
+    def make(n_features, **params):
+        X = rng.normal(size=(30, n_features))
+        y = np.tanh(X[:, 0]) + 0.1 * rng.normal(size=30)
+        settings = dict(model="mlp", hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+        return X, y, {**settings, **params}
+
+    X1, y1, params1 = make(**first)
+    X2, y2, params2 = make(**second)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short trainings do not converge
+        reg = CuriousRegressor(warm_start=True, **params1).fit(X1, y1)
+        reg.set_params(**params2).fit(X2, y2)
+        cold = CuriousRegressor(**params2).fit(X2, y2)
+        np.testing.assert_array_equal(reg.params_, cold.params_)
+        # The same architecture does start from the previous weights.
+        again = CuriousRegressor(warm_start=True, **params2).fit(X2, y2)
+        start = again.params_.copy()
+        again.set_params(max_iter=1).fit(X2, y2)
+        fresh = CuriousRegressor(**{**params2, "max_iter": 1}).fit(X2, y2)
+    assert np.abs(again.params_ - start).max() < np.abs(fresh.params_ - start).max()
+
+
+# -- overflow: no inf or NaN without an error naming the cause ---------------
+
+
+def _fit_linear(X, y):
+    return CuriousRegressor().fit(X, y)
+
+
+def _fit_hierarchical(X, y):
+    return HierarchicalCuriousRegressor().fit(X, y, groups=np.arange(len(y)) % 3)
+
+
+FITS = {"CuriousRegressor": _fit_linear, "HierarchicalCuriousRegressor": _fit_hierarchical}
+
+
+@pytest.mark.parametrize("fit", FITS.values(), ids=FITS.keys())
+def test_overflowing_target_is_refused_at_fit(rng, fit):
+    # Before: noise_variance_ = inf, and scoring then blamed the degrees of freedom.
+    X = rng.normal(size=(30, 3))
+    y = X.sum(axis=1) + rng.normal(size=30)
+    with pytest.raises(ValueError, match="target overflows.*rescale"):
+        fit(X, y * 1e160)
+    # The largest magnitudes that do not overflow fit to the scaled answer.
+    scaled = fit(X, y * 1e150)
+    np.testing.assert_allclose(scaled.coef_, 1e150 * fit(X, y).coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit", FITS.values(), ids=FITS.keys())
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_matrix])
+def test_overflowing_features_are_refused_at_fit(rng, fit, container):
+    # Before: all-zero coefficients behind a collinearity warning.
+    X = rng.normal(size=(30, 3))
+    y = X.sum(axis=1) + rng.normal(size=30)
+    X_big = X.copy()
+    X_big[:, 1] *= 1e160
+    if fit is _fit_hierarchical and container is sparse.csr_matrix:
+        pytest.skip("the hierarchical model takes dense X")
+    with pytest.raises(ValueError, match="features overflow.*column 1 of X.*StandardScaler"):
+        fit(container(X_big), y)
+
+
+def test_sample_weights_that_overflow_are_refused(rng):
+    X = rng.normal(size=(30, 3))
+    with pytest.raises(ValueError, match="overflow.*total sample weight"):
+        CuriousRegressor().fit(X, X.sum(axis=1), sample_weight=np.full(30, 1e307))
+
+
+@pytest.mark.parametrize("fit", FITS.values(), ids=FITS.keys())
+def test_a_pool_row_that_overflows_is_named(rng, fit):
+    # Before: a row of 1e300 scored inf, first in every ranking.
+    X = rng.normal(size=(30, 3))
+    reg = fit(X, X.sum(axis=1) + rng.normal(size=30))
+    pool = rng.normal(size=(6, 3))
+    pool[4] = 1e300
+    # Its prediction and sensitivity (about 1e300) are finite; its scores, squares, are not.
+    for scores in (
+        lambda P: reg.influence_score(P),
+        lambda P: reg.influence_score(P, np.zeros(len(P))),
+    ):
+        overflow = r"1 row\(s\) are not finite \(overflow\), at row index 4:"
+        with pytest.raises(ValueError, match=overflow):
+            scores(pool)
+        # The other rows score as they did.
+        assert np.all(np.isfinite(scores(np.delete(pool, 4, axis=0))))
+    if fit is _fit_hierarchical:
+        with pytest.raises(ValueError, match="at row index 4:"):
+            user_influence_sampling(reg, pool, users=[0, 1, 5])
+
+
+def test_a_pool_row_that_overflows_is_named_through_chunks(rng):
+    X = rng.normal(size=(30, 3))
+    reg = CuriousRegressor().fit(X, X.sum(axis=1))
+    pool = rng.normal(size=(50, 3))
+    pool[[7, 41]] = -1e300
+    with config_context(working_memory=3 * 8 * 7 / 2**20):  # chunks of about 3 rows
+        with pytest.raises(ValueError, match="2 row.*at row index 7, 41:"):
+            reg.influence_score(pool)
+
+
+def test_a_fit_whose_quantities_overflow_is_refused(rng):
+    # Each input is finite and so are its squares, but the tangent, about
+    # -theta / alpha at alpha=1e-300, is not.
+    X = rng.normal(size=(30, 1)) * 1e-160
+    y = rng.normal(size=30) * 1e-5
+    with pytest.raises(ValueError, match="fit overflowed: tangent_ came out .* rescale X and y"):
+        CuriousRegressor(alpha=1e-300).fit(X, y)
+
+
+# -- scores that carry no information are said to --------------------------
+
+
+def test_constant_features_warn_that_every_curiosity_is_zero(rng):
+    X = np.tile(rng.normal(size=3), (20, 1))
+    y = rng.normal(size=20)
+    with pytest.warns(CuriosityWarning, match="every feature of X is constant"):
+        reg = CuriousRegressor().fit(X, y)
+    np.testing.assert_allclose(reg.influence_score(rng.normal(size=(5, 3))), 0, atol=1e-40)
+    # Rows with zero weight do not count: constant where it matters.
+    X_varied = np.vstack([X, rng.normal(size=(2, 3))])
+    with pytest.warns(CuriosityWarning, match="every feature of X is constant"):
+        CuriousRegressor().fit(X_varied, np.r_[y, 0, 0], sample_weight=np.r_[np.ones(20), 0, 0])
+
+
+def test_informative_fits_do_not_warn(rng):
+    X = rng.normal(size=(20, 3))
+    y = X[:, 0] + rng.normal(size=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CuriosityWarning)
+        reg = CuriousRegressor().fit(X, y)
+        HierarchicalCuriousRegressor().fit(X, y, groups=np.arange(20) % 2)
+        # One constant column among varied ones is no reason to warn.
+        CuriousRegressor().fit(np.column_stack([X, np.ones(20)]), y)
+    assert np.all(reg.influence_score(X) > 0)
+
+
+def test_constant_target_warns_for_the_hierarchical_model(rng):
+    X = rng.normal(size=(20, 3))
+    with pytest.warns(CuriosityWarning, match="target y is constant"):
+        reg = HierarchicalCuriousRegressor().fit(X, np.full(20, 2.0), groups=np.arange(20) % 2)
+    np.testing.assert_allclose(reg.influence_score(X, groups=np.arange(20) % 2), 0, atol=1e-25)
+
+
+@pytest.mark.parametrize("alphas, edge", [([1e-8, 1e-7], "largest"), ([1e6, 1e7], "smallest")])
+@pytest.mark.parametrize("alpha_search", ["grid", "hypergradient"])
+def test_cv_warns_when_alpha_is_chosen_at_an_edge(rng, alphas, edge, alpha_search):
+    # Noisy data: the best alpha is of order one, beyond both grids.
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0 * rng.normal(size=40)
+    with pytest.warns(CuriosityWarning, match=f"is the {edge} value of alphas.*Widen alphas"):
+        reg = CuriousRegressorCV(alphas=alphas, alpha_search=alpha_search).fit(X, y)
+    assert reg.alpha_ == pytest.approx(min(alphas) if edge == "smallest" else max(alphas))
+    # A grid around the optimum: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CuriosityWarning)
+        CuriousRegressorCV(alphas=np.logspace(-4, 3, 15), alpha_search=alpha_search).fit(X, y)
+
+
+def test_residual_dof_that_is_rounding_error_counts_as_none(rng):
+    # 4 samples, 3 features and an intercept at alpha=1e-13: the residual dof
+    # is about 1e-13, and rss / 1e-13 was returned as a noise variance.
+    X, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    with pytest.warns(CuriosityWarning, match="No residual degrees of freedom"):
+        reg = CuriousRegressor(alpha=1e-13).fit(X, y)
+    assert np.isnan(reg.noise_variance_)
+    with pytest.raises(ValueError, match="effective_dof_, use up the total sample weight"):
+        reg.influence_score(X)

@@ -279,8 +279,85 @@ def test_bad_input_is_rejected_and_leaves_nothing_fitted():
         reg.set_params(alpha=0.0).fit(np.column_stack([X, X[:, 0]]), y, groups)
     assert not hasattr(reg, "params_")
     reg.fit(X, y, groups)
-    with pytest.raises(TypeError, match="same type"):
+    with pytest.raises(ValueError, match="missing label"):
         reg.predict(X[:2], ["a", None])
+
+
+@pytest.mark.parametrize("convert", [lambda g: g.astype(str), lambda g: g.astype(float)])
+def test_labels_of_another_kind_are_refused_not_treated_as_new_users(convert):
+    # Fitted on numbers and given the same users as strings (or the reverse),
+    # every row used to fall back on the shared model without a word.
+    X, y, groups, _ = make_users(seed=11)
+    fitted_groups = convert(groups)
+    reg = HierarchicalCuriousRegressor().fit(X, y, fitted_groups)
+    other = groups.astype(float) if fitted_groups.dtype.kind == "U" else groups.astype(str)
+    for method in (reg.predict, reg.regularity_sensitivity, reg.influence_score):
+        with pytest.raises(ValueError, match="(strings|numbers).*fit time are (numbers|strings)"):
+            method(X, groups=other)
+    with pytest.raises(ValueError, match="no label can match a fitted user"):
+        reg.score(X, y, groups=other)
+    with pytest.raises(ValueError, match="no label can match a fitted user"):
+        user_influence_sampling(reg, X[:3], users=other[:2])
+    # The same kind still falls back on the shared parameters for unseen users.
+    unseen = convert(np.full(len(y), 999))
+    np.testing.assert_allclose(reg.predict(X, unseen), X @ reg.coef_ + reg.intercept_)
+
+
+def test_labels_compare_as_values_like_label_encoders():
+    # Oracle: LabelEncoder's matching (1 and 1.0 are one user; an object array
+    # of numbers is those numbers).
+    from sklearn.preprocessing import LabelEncoder
+
+    X, y, groups, _ = make_users(seed=12)
+    reg = HierarchicalCuriousRegressor().fit(X, y, groups)
+    encoder = LabelEncoder().fit(groups)
+    as_float = groups.astype(float)
+    np.testing.assert_array_equal(reg.users_, encoder.classes_)
+    np.testing.assert_array_equal(encoder.transform(as_float), encoder.transform(groups))
+    np.testing.assert_allclose(reg.predict(X, as_float), reg.predict(X, groups), rtol=1e-15)
+    np.testing.assert_allclose(
+        reg.predict(X, groups.astype(object)), reg.predict(X, groups), rtol=1e-15
+    )
+    from_objects = HierarchicalCuriousRegressor().fit(X, y, groups.astype(object))
+    np.testing.assert_array_equal(from_objects.params_, reg.params_)
+    assert from_objects.users_.dtype.kind == "i"
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(np.nan, "missing label .nan at position 3"), (None, "missing label .None at position 3")],
+)
+def test_missing_labels_are_refused_at_fit_and_predict(bad, message):
+    # A NaN user used to be learned at fit and never matched at predict.
+    X, y, groups, _ = make_users(seed=13)
+    with_missing = groups.astype(object)
+    with_missing[3] = bad
+    reg = HierarchicalCuriousRegressor()
+    with pytest.raises(ValueError, match=message):
+        reg.fit(X, y, with_missing)
+    assert not hasattr(reg, "n_features_in_")
+    if bad is np.nan:
+        with pytest.raises(ValueError, match=message):
+            reg.fit(X, y, with_missing.astype(float))
+    reg.fit(X, y, groups)
+    with pytest.raises(ValueError, match=message):
+        reg.predict(X, with_missing)
+
+
+def test_mixed_kinds_of_labels_are_refused_with_a_clear_error():
+    # Used to fail with "'<' not supported between instances of 'str' and 'int'".
+    X, y, groups, _ = make_users(seed=14)
+    mixed = groups.astype(object)
+    mixed[::2] = mixed[::2].astype(str)
+    reg = HierarchicalCuriousRegressor()
+    with pytest.raises(ValueError, match="mixes labels of several kinds .numbers and strings"):
+        reg.fit(X, y, mixed)
+    assert not hasattr(reg, "n_features_in_")
+    reg.fit(X, y, groups)
+    with pytest.raises(ValueError, match="mixes labels of several kinds"):
+        reg.predict(X, mixed)
+    with pytest.raises(ValueError, match="numbers or strings.*tuple"):
+        reg.predict(X[:1], np.array([(1, 2)] + [None], dtype=object)[:1])
 
 
 def test_metadata_routing_through_pipeline_and_group_cross_validation():

@@ -1,11 +1,20 @@
 """Bad input gets a clear error, and nothing is left half-fitted."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_curiosity import CuriousRegressor, influence_score
+from sklearn_curiosity import (
+    CuriosityWarning,
+    CuriousRegressor,
+    CuriousRegressorCV,
+    HierarchicalCuriousRegressor,
+    influence_score,
+)
 
 
 @pytest.fixture
@@ -124,3 +133,90 @@ def test_no_residual_degrees_of_freedom_warns_and_refuses_unlabelled_scores():
         reg.influence_score(X)
     # Labelled scores and predictions need no noise estimate.
     assert np.isfinite(reg.influence_score(X, [1.0])).all()
+
+
+@pytest.mark.parametrize(
+    "sizes, entry",
+    [((0,), "entry 0 is 0"), ((4, 0), "entry 1 is 0"), ((-1,), "entry 0 is -1"),
+     ((2.5,), "entry 0 is 2.5"), ((2.0,), "entry 0 is 2.0"), ((True,), "entry 0 is True"),
+     (True, "entry 0 is True"), (((2, 3),), r"entry 0 is \(2, 3\)")],
+)
+def test_hidden_layer_sizes_are_checked_layer_by_layer(data, sizes, entry):
+    # As MLPRegressor: integers >= 1. Before, (0,) fitted a constant model
+    # silently and the others failed with numpy's errors.
+    X, y = data
+    reg = CuriousRegressor(model="mlp", hidden_layer_sizes=sizes, max_iter=5)
+    with pytest.raises(ValueError, match=f"hidden_layer_sizes must hold integers >= 1.*{entry}"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "n_features_in_") and not hasattr(reg, "params_")
+
+
+@pytest.mark.parametrize(
+    "sizes, layers", [(3, (3,)), (np.int64(3), (3,)), ([2, np.int32(4)], (2, 4)),
+                      (np.array([2, 3]), (2, 3)), ((), ())],
+)
+def test_hidden_layer_sizes_accepts_ints_as_mlpregressor_does(data, sizes, layers):
+    # An int is one layer; numpy integers are integers; () is a linear network.
+    X, y = data
+    reg = CuriousRegressor(model="mlp", hidden_layer_sizes=sizes, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=5 does not converge
+        reg.fit(X, y)
+    expected = CuriousRegressor(model="mlp", hidden_layer_sizes=layers, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected.fit(X, y)
+    assert reg._model.hidden_layer_sizes == layers
+    np.testing.assert_array_equal(reg.params_, expected.params_)
+
+
+def _hierarchical_fit(X, y):
+    return HierarchicalCuriousRegressor().fit(X, y, groups=np.arange(len(y)) % 3)
+
+
+ESTIMATOR_FITS = {
+    "CuriousRegressor": lambda X, y: CuriousRegressor().fit(X, y),
+    "CuriousRegressorCV": lambda X, y: CuriousRegressorCV(alphas=[0.1, 1.0, 10.0]).fit(X, y),
+    "HierarchicalCuriousRegressor": _hierarchical_fit,
+}
+
+
+@pytest.mark.parametrize("fit", ESTIMATOR_FITS.values(), ids=ESTIMATOR_FITS.keys())
+@pytest.mark.parametrize(
+    "as_text", [lambda y: y.astype(str), lambda y: y.astype(str).astype(object)]
+)
+def test_numeric_strings_as_labels_fit_as_their_numbers(data, fit, as_text):
+    # As Ridge: numeric strings are their numbers. Before, a '<U' y failed
+    # with "UFuncTypeError: ufunc 'matmul'".
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CuriosityWarning)  # alpha at the grid's edge
+        from_text, from_numbers = fit(X, as_text(y)), fit(X, y)
+    np.testing.assert_array_equal(from_text.params_, from_numbers.params_)
+    np.testing.assert_array_equal(from_text.tangent_, from_numbers.tangent_)
+    assert Ridge().fit(X, as_text(y)).coef_ == pytest.approx(Ridge().fit(X, y).coef_)
+
+
+@pytest.mark.parametrize("fit", ESTIMATOR_FITS.values(), ids=ESTIMATOR_FITS.keys())
+def test_text_labels_are_refused_with_a_clear_error(data, fit):
+    X, y = data
+    letters = np.array(["a", "b", "c"])[np.arange(len(y)) % 3]
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        Ridge().fit(X, letters)  # the behaviour matched
+    with pytest.raises(ValueError, match="y must hold numbers.*'a'.*encode text labels"):
+        fit(X, letters)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        fit(X, np.where(np.arange(len(y)) == 2, "nan", y.astype(str)))
+
+
+def test_labelled_scores_take_numeric_strings(data):
+    X, y = data
+    reg = CuriousRegressor().fit(X, y)
+    np.testing.assert_array_equal(reg.influence_score(X, y.astype(str)), reg.influence_score(X, y))
+    hier = _hierarchical_fit(X, y)
+    groups = np.arange(len(y)) % 3
+    np.testing.assert_array_equal(
+        hier.influence_score(X, y.astype(str), groups), hier.influence_score(X, y, groups)
+    )
+    with pytest.raises(ValueError, match="y must hold numbers"):
+        reg.influence_score(X, np.full(len(y), "a"))

@@ -6,14 +6,25 @@ import numpy as np
 import pytest
 
 import sklearn_curiosity
-from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity import CuriousRegressor, HierarchicalCuriousRegressor
 
 
-@pytest.fixture
-def fitted():
+def _fit(estimator_class):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(30, 3))
-    return CuriousRegressor(alpha=0.3).fit(X, X.sum(axis=1) + rng.normal(size=30)), X
+    y = X.sum(axis=1) + rng.normal(size=30)
+    if estimator_class is HierarchicalCuriousRegressor:
+        groups = np.repeat([1, 2, 3], 10)
+        return HierarchicalCuriousRegressor(alpha=0.3).fit(X, y, groups=groups), X
+    return CuriousRegressor(alpha=0.3).fit(X, y), X
+
+
+ESTIMATORS = [CuriousRegressor, HierarchicalCuriousRegressor]
+
+
+@pytest.fixture(params=ESTIMATORS, ids=lambda cls: cls.__name__)
+def fitted(request):
+    return _fit(request.param)
 
 
 def _pickled_as(estimator, version, monkeypatch):
@@ -46,6 +57,20 @@ def test_other_release_is_refused(fitted, monkeypatch, version):
         pickle.loads(blob)
 
 
-def test_unfitted_estimator_loads_across_versions(monkeypatch):
-    blob = _pickled_as(CuriousRegressor(alpha=2.0), "99.0.0", monkeypatch)
+def test_unversioned_pickle_says_refit_not_install_unknown(fitted):
+    # A pickle written by a release that did not record its version (the
+    # hierarchical estimator until now) must not suggest "==unknown".
+    reg, _ = fitted
+    state = reg.__getstate__()
+    del state["_sklearn_curiosity_version"]
+    blank = type(reg).__new__(type(reg))
+    with pytest.raises(ValueError, match="did not record its version") as raised:
+        blank.__setstate__(state)
+    assert "unknown" not in str(raised.value)
+    assert "Refit" in str(raised.value)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_unfitted_estimator_loads_across_versions(estimator_class, monkeypatch):
+    blob = _pickled_as(estimator_class(alpha=2.0), "99.0.0", monkeypatch)
     assert pickle.loads(blob).alpha == 2.0

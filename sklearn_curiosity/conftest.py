@@ -1,8 +1,0 @@
-"""Doctest collection: modules of optional plug-ins need their library."""
-
-import importlib.util
-
-collect_ignore = []
-if importlib.util.find_spec("skactiveml") is None:
-    # Importing sklearn_curiosity.skactiveml raises without scikit-activeml.
-    collect_ignore.append("skactiveml.py")
