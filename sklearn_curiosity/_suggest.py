@@ -21,7 +21,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
@@ -35,6 +34,7 @@ from ._spreadsheet import (
     read_table,
     write_table,
 )
+from .exceptions import CuriosityWarning
 from .scores import influence_score
 
 __all__ = ["InputError", "fit_and_rank", "read_data", "run_suggest"]
@@ -332,7 +332,8 @@ def _blame_candidates(data, pipeline, bad, what):
     others = ""
     if len(rows) > 1:
         listed = ", ".join(str(data.pool_rows[k]) for k in rows[1:4])
-        others = f" (and row{'s' if len(rows) > 2 else ''} {listed}{', ...' if len(rows) > 4 else ''})"
+        more = ", ..." if len(rows) > 4 else ""
+        others = f" (and row{'s' if len(rows) > 2 else ''} {listed}{more})"
     distance = (
         f", {z[i, j]:.3g} standard deviations from the labelled rows' mean"
         if np.isfinite(z[i, j])
@@ -376,6 +377,12 @@ def _residual_freedom(data, reg):
     """The fit's cautions, or an InputError when the noise level is undetermined."""
     n = len(data.y)
     residual = n - reg.effective_dof_
+    if reg.noise_variance_ == 0:
+        raise InputError(
+            f"No ranking: the model fits every labelled row of {data.labelled.name} "
+            "exactly (noise sd 0), so every curiosity is 0 and no candidate is more "
+            "worth labelling than another."
+        )
     if not residual > _UNDETERMINED_RESIDUAL_DOF or not np.isfinite(reg.noise_variance_):
         raise InputError(
             f"No ranking: the model has as many effective degrees of freedom "
@@ -403,8 +410,39 @@ def _alpha_at_edge(how, alpha):
     ]
 
 
-# Words by which a library warning says what a caution above already says.
-_CAUTION_WORDS = ("grid", "edge", "boundary", "degrees of freedom")
+def _score_rows(reg, transformed):
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        curiosity = influence_score(reg, transformed)
+        prediction = reg.predict(transformed)
+    return prediction, curiosity, caught
+
+
+def _score(data, reg, transformed):
+    """Each candidate's prediction and curiosity, and which rows overflow."""
+    try:
+        prediction, curiosity, caught = _score_rows(reg, transformed)
+    except ValueError as exc:
+        # The library refuses non-finite scores; find the rows, to name them.
+        bad = np.zeros(len(transformed), dtype=bool)
+        for i in range(len(transformed)):
+            try:
+                _, row_curiosity, _ = _score_rows(reg, transformed[i : i + 1])
+                bad[i] = not np.isfinite(row_curiosity).all()
+            except ValueError:
+                bad[i] = True
+        if bad.any():
+            return None, None, bad
+        raise InputError(
+            f"Cannot score the candidates of {data.candidates.name}: {_in_cli_terms(exc)}"
+        ) from None
+    for warning in caught:
+        if not _is_damping_note(warning):
+            raise InputError(
+                f"Cannot score the candidates of {data.candidates.name}: "
+                f"{_in_cli_terms(warning.message)}"
+            )
+    return prediction, curiosity, ~(np.isfinite(prediction) & np.isfinite(curiosity))
 
 
 def _transform_pool(pipeline, X_pool):
@@ -449,10 +487,12 @@ def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
     for warning in caught:
         if model == "mlp" and _is_damping_note(warning):
             notes.append(_in_cli_terms(warning.message))
-        elif cautions and not issubclass(warning.category, ConvergenceWarning) and any(
-            word in str(warning.message) for word in _CAUTION_WORDS
-        ):
-            continue  # a caution below says it in the command line's terms
+        elif issubclass(warning.category, CuriosityWarning):
+            # The library says the scores carry little information. The
+            # conditions that void them were refused above; the ones that
+            # weaken them are cautions, said in the command line's terms.
+            if not cautions:
+                cautions.append(_in_cli_terms(warning.message))
         else:
             # Any other warning (an unconverged network, collinear features)
             # means the ranking cannot be trusted: it is the error, not a
@@ -465,25 +505,14 @@ def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
     transformed, bad = _transform_pool(pipeline, data.X_pool)
     if bad.any():
         raise _blame_candidates(data, pipeline, bad, "its features overflow once scaled")
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        try:
-            curiosity = influence_score(reg, transformed)
-            prediction = reg.predict(transformed)
-        except ValueError as exc:
-            raise InputError(
-                f"Cannot score the candidates of {data.candidates.name}: {_in_cli_terms(exc)}"
-            ) from None
-        # f = center + scale * f', so g and the noise sd scale by `scale` and
-        # the curiosity sigma^2 g^2 by scale**4.
+    prediction, curiosity, bad = _score(data, reg, transformed)
+    if bad.any():
+        raise _blame_candidates(data, pipeline, bad, "its scores overflow")
+    # f = center + scale * f', so g and the noise sd scale by `scale` and the
+    # curiosity sigma^2 g^2 by scale**4.
+    with np.errstate(all="ignore"):
         prediction = center + scale * prediction
         curiosity = scale**4 * curiosity
-    for warning in caught:
-        if not (model == "mlp" and _is_damping_note(warning)):
-            raise InputError(
-                f"Cannot score the candidates of {data.candidates.name}: "
-                f"{_in_cli_terms(warning.message)}"
-            )
     bad = ~(np.isfinite(prediction) & np.isfinite(curiosity))
     if bad.any():
         raise _blame_candidates(data, pipeline, bad, "its scores overflow")
