@@ -198,8 +198,15 @@ def healthy_files(candidate_cell=None, target=None):
 
 @CLI_SETTINGS
 # Pinned: the cases that once lost an input file.
-@example(files=healthy_files(), options=[["--out", "labelled.csv", "--force"]], target="y")
-@example(files=healthy_files(), options=[["--out", "./candidates.csv", "--force"]], target="y")
+@example(
+    files=healthy_files(), options=[["--alpha", "2.5"], ["--out", "labelled.csv", "--force"]],
+    target="y",
+)
+@example(
+    files=healthy_files(),
+    options=[["--alpha", "2.5"], ["--out", "./candidates.csv", "--force"]],
+    target="y",
+)
 @given(
     files=suggest_files(spoilt=False),
     options=st.lists(st.sampled_from(OPTIONS), max_size=3),
@@ -213,8 +220,8 @@ def test_suggest_options_give_a_result_or_one_clear_line(files, options, target)
 
 @CLI_SETTINGS
 # Pinned: the cases that once printed inf, or a ranking of zeros.
-@example(files=healthy_files(candidate_cell="1e300"), alpha=[])
-@example(files=healthy_files(target="2.5"), alpha=[])
+@example(files=healthy_files(candidate_cell="1e300"), alpha=["--alpha", "1"])
+@example(files=healthy_files(target="2.5"), alpha=["--alpha", "1"])
 @given(files=suggest_files(spoilt=True), alpha=st.sampled_from([[], ["--alpha", "1"]]))
 def test_suggest_files_give_a_result_or_one_clear_line(files, alpha):
     files, needed = files
