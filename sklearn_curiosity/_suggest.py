@@ -9,8 +9,9 @@ Every number printed or written is finite, or the command stops and names the
 cell or the condition that prevents it; scores that carry no information (a
 constant target, constant features, a model that interpolates its labels) are
 said to, never shown as a ranking. The files are read and written by
-:mod:`._spreadsheet`; rows are numbered as a spreadsheet shows them (the
-header is row 1).
+:mod:`._spreadsheet`, and the library's messages put in the command line's
+terms by :mod:`._cli_messages`; rows are numbered as a spreadsheet shows them
+(the header is row 1).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -24,6 +25,7 @@ import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
+from ._cli_messages import in_cli_terms
 from ._cv import CuriousRegressorCV
 from ._regressor import CuriousRegressor
 from ._spreadsheet import (
@@ -230,58 +232,6 @@ def _is_damping_note(warning):
     return "damped Hessian" in str(warning.message)
 
 
-# The library's advice names estimator parameters; the command line's user
-# needs its options. Each pair: a pattern of the library's wording, and the
-# command line's. Advice that names a parameter the command line does not
-# expose is dropped by _in_cli_terms.
-_CLI_WORDING = [
-    (r"\bmax_iter=(\d+)", r"--max-iter \1"),
-    (r"\bmax_iter\b", "--max-iter"),
-    (r"\brandom_state\b", "--seed"),
-    (r"\bhidden_layer_sizes\b", "--hidden-layer-sizes"),
-    (r"\b(fewer|more|other) hidden units\b", r"\1 hidden units (--hidden-layer-sizes)"),
-    (r"\b([Rr]aise|[Ll]ower|[Ii]ncrease|[Dd]ecrease|[Rr]educe|[Ss]et) alpha\b", r"\1 --alpha"),
-    (r"\balpha=", "--alpha "),
-    (r"\bactivation=", "--activation "),
-    (r"\b[Tt]rain longer\b", r"\g<0> (--max-iter)"),
-    (r"\b[Ff]it on more samples\b", "Label more rows"),
-    (r"\bremove (the )?redundant features\b", "leave out redundant columns (--ignore COLUMN)"),
-    # The command line standardizes every feature already.
-    (r",? (or )?scale the features", ""),
-]
-
-
-# CuriousRegressor's parameters that the command line sets through an option.
-_PARAMETERS_WITH_OPTIONS = {"alpha", "activation", *NETWORK_DEFAULTS}
-
-
-def _estimator_parameters():
-    """CuriousRegressor's parameters that the command line does not expose, as a
-    pattern of their use in advice."""
-    params = set(CuriousRegressor().get_params()) - _PARAMETERS_WITH_OPTIONS
-    # Plain words ("model", "alpha") count only as `name=` or `name[`.
-    plain = [name for name in params if "_" not in name]
-    snake = [name for name in params if "_" in name]
-    return re.compile(
-        rf"\b(({'|'.join(snake)})\b|({'|'.join(plain)})(?=\s*[=\[]))"
-    )
-
-
-def _in_cli_terms(message):
-    """A library message with its advice in the command line's options.
-
-    The first sentence says what happened and is kept; a later sentence that
-    names a parameter the command line does not have is advice its user
-    cannot follow, and is dropped.
-    """
-    message = " ".join(str(message).split())
-    for pattern, replacement in _CLI_WORDING:
-        message = re.sub(pattern, replacement, message)
-    parameters = _estimator_parameters()
-    first, *rest = re.split(r"(?<=[.!?])\s+(?=[A-Z])", message)
-    return " ".join([first, *(s for s in rest if not parameters.search(s))]).strip()
-
-
 @dataclass
 class Ranking:
     """What :func:`fit_and_rank` found: the fitted pipeline, where alpha came
@@ -368,7 +318,7 @@ def _fit(data, alpha, model, degree, network):
         except ValueError as exc:
             raise InputError(
                 f"Cannot fit the model on the {len(data.y)} labelled rows of "
-                f"{data.labelled.name}: {_in_cli_terms(exc)}"
+                f"{data.labelled.name}: {in_cli_terms(exc)}"
             ) from None
     return pipeline, how, center, scale, list(caught)
 
@@ -434,13 +384,13 @@ def _score(data, reg, transformed):
         if bad.any():
             return None, None, bad
         raise InputError(
-            f"Cannot score the candidates of {data.candidates.name}: {_in_cli_terms(exc)}"
+            f"Cannot score the candidates of {data.candidates.name}: {in_cli_terms(exc)}"
         ) from None
     for warning in caught:
         if not _is_damping_note(warning):
             raise InputError(
                 f"Cannot score the candidates of {data.candidates.name}: "
-                f"{_in_cli_terms(warning.message)}"
+                f"{in_cli_terms(warning.message)}"
             )
     return prediction, curiosity, ~(np.isfinite(prediction) & np.isfinite(curiosity))
 
@@ -486,20 +436,20 @@ def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
     notes = []
     for warning in caught:
         if model == "mlp" and _is_damping_note(warning):
-            notes.append(_in_cli_terms(warning.message))
+            notes.append(in_cli_terms(warning.message))
         elif issubclass(warning.category, CuriosityWarning):
             # The library says the scores carry little information. The
             # conditions that void them were refused above; the ones that
             # weaken them are cautions, said in the command line's terms.
             if not cautions:
-                cautions.append(_in_cli_terms(warning.message))
+                cautions.append(in_cli_terms(warning.message))
         else:
             # Any other warning (an unconverged network, collinear features)
             # means the ranking cannot be trusted: it is the error, not a
             # line above a table.
             raise InputError(
                 f"Cannot fit the model on the {len(data.y)} labelled rows of "
-                f"{data.labelled.name}: {_in_cli_terms(warning.message)}"
+                f"{data.labelled.name}: {in_cli_terms(warning.message)}"
             )
 
     transformed, bad = _transform_pool(pipeline, data.X_pool)

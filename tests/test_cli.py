@@ -18,6 +18,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from sklearn_curiosity import CuriosityWarning, CuriousRegressor, _suggest, influence_score
 from sklearn_curiosity.__main__ import main
+from sklearn_curiosity._cli_messages import in_cli_terms
 
 FEATURES = ["temperature", "pressure", "time"]
 
@@ -703,10 +704,10 @@ def test_the_library_messages_are_put_in_the_command_line_s_terms(capsys):
     assert any("tangent_options" in m for m in messages)
     assert any("random_state" in m for m in messages)
     for message in messages:
-        translated = _suggest._in_cli_terms(message)
+        translated = in_cli_terms(message)
         assert translated
         assert_advice_names_options(translated, help_text)
-    assert "raise --max-iter" in _suggest._in_cli_terms(
+    assert "raise --max-iter" in in_cli_terms(
         next(m for m in messages if "max_iter" in m)
     )
 
