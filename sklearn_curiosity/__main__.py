@@ -1,6 +1,9 @@
 """Command line: ``python -m sklearn_curiosity {demo,suggest}``.
 
-Also installed as the console script ``sklearn-curiosity``.
+Also installed as the console script ``sklearn-curiosity``. Every failure is
+one line on stderr: exit status 2 for a bad option (as argparse does), 1 for
+bad data, and 141 (as a shell reports a command killed by SIGPIPE) when the
+reader of standard output, such as ``head``, has gone.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -8,6 +11,10 @@ Also installed as the console script ``sklearn-curiosity``.
 import argparse
 import os
 import sys
+
+from . import __version__
+from ._demo import MIN_LABELLED, n_patients, run_demo
+from ._suggest import MLP_MAX_ITER, InputError, run_suggest
 
 
 class _Parser(argparse.ArgumentParser):
@@ -17,11 +24,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _at_least(low):
+    """An argparse type: an integer of at least ``low``."""
+
+    def integer(text):
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return integer
+
+
+_positive_int = _at_least(1)
 
 
 def _non_negative_float(text):
@@ -43,8 +58,11 @@ def _layer_sizes(text):
     return sizes
 
 
-_positive_int.__name__ = "integer"
 _non_negative_float.__name__ = "number"
+
+# Exit status when standard output is a closed pipe: 128 + SIGPIPE, as a
+# shell reports a command that the signal ended.
+EXIT_BROKEN_PIPE = 141
 
 
 def _prog():
@@ -60,6 +78,7 @@ def build_parser():
         prog=_prog(),
         description="Regression models that know which points to label next.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(
         dest="command", metavar="{demo,suggest}", required=True, parser_class=_Parser
     )
@@ -69,9 +88,19 @@ def build_parser():
         description="Fit a CuriousRegressor on a few labelled patients of scikit-learn's "
         "diabetes data and print the candidates it is most curious about, and why.",
     )
-    demo.add_argument("--n-labelled", type=int, default=40, help="labelled patients (default 40)")
-    demo.add_argument("-n", "--n-show", type=int, default=5, help="rows to list (default 5)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the labelled subset")
+    demo.add_argument(
+        "--n-labelled", type=_at_least(MIN_LABELLED), default=40, metavar="N",
+        help=f"labelled patients, from {MIN_LABELLED} to one less than the data's 442 "
+        "(default 40)",
+    )
+    demo.add_argument(
+        "-n", "--n-show", type=_positive_int, default=5, metavar="N",
+        help="rows to list (default 5)",
+    )
+    demo.add_argument(
+        "--seed", type=_at_least(0), default=0, metavar="S",
+        help="seed of the labelled subset, an integer >= 0 (default 0)",
+    )
 
     suggest = commands.add_parser(
         "suggest",
@@ -80,9 +109,11 @@ def build_parser():
         "polynomial terms with --degree) and rank the candidate rows by the model's "
         "curiosity: the expected squared influence of a row's label on the model's "
         "complexity. Label the top rows first. Both files are CSV with a header row; "
-        "every column of the labelled file except the target is a feature, and the "
+        "every column of the labelled file except the target is a feature (choose "
+        "them with --features or leave some out with --ignore), and the "
         "candidates file must have the same feature columns (in any order; a target "
-        "column there is ignored). Every feature cell must be a number. Rows are "
+        "column there is ignored). Cells may be separated by commas, semicolons, tabs "
+        "or '|' (detected). Every feature cell must be a number. Rows are "
         "numbered as in a spreadsheet: the header is row 1.",
     )
     suggest.add_argument("labelled", help="CSV file of the rows whose target is known")
@@ -118,29 +149,67 @@ def build_parser():
         help="seed of the MLP's initial weights (default 0; --model mlp only)",
     )
     suggest.add_argument(
+        "--max-iter", type=_positive_int, default=None, metavar="N",
+        help=f"the MLP's most L-BFGS iterations (default {MLP_MAX_ITER}; --model mlp only)",
+    )
+    suggest.add_argument(
         "--degree", type=_positive_int, default=1, metavar="D",
         help="add polynomial terms of the standardized features up to degree D (default 1)",
     )
     suggest.add_argument(
-        "--out", metavar="FILE", default=None,
-        help="write all candidates, ranked, with their predictions and scores to this CSV file",
+        "--features", nargs="+", action="extend", metavar="COLUMN", default=None,
+        help="the feature columns to use (after the two files; default: every column of "
+        "LABELLED but the target); the candidates' other columns are shown as they are",
     )
     suggest.add_argument(
-        "--force", action="store_true", help="overwrite the --out file if it exists"
+        "--ignore", action="append", metavar="COLUMN", default=[],
+        help="leave this column out of the features, such as an ID (repeatable); "
+        "it is shown next to each candidate",
+    )
+    suggest.add_argument(
+        "--decimal", choices=[".", ","], default=".",
+        help="the decimal mark of the files' numbers (default '.'; ',' for 3,14)",
+    )
+    suggest.add_argument(
+        "--out", metavar="FILE", default=None,
+        help="write all candidates, ranked, with their predictions and scores to this CSV "
+        "file (never an input file; written whole or not at all)",
+    )
+    suggest.add_argument(
+        "--force", action="store_true",
+        help="overwrite the --out file if it exists (when the file is written, not before)",
     )
     return parser
 
 
 def main(argv=None):
+    """Run the command line on ``argv`` (``sys.argv[1:]`` by default); return the
+    exit status."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader (such as `head`) has gone: stop quietly. Pointing stdout
+        # at devnull keeps the interpreter's final flush from failing again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass  # stdout is not a file descriptor (in-process capture)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from ._demo import run_demo
-
+        most = n_patients() - 1
+        if args.n_labelled > most:
+            _Parser(prog=f"{parser.prog} demo").error(
+                f"argument --n-labelled: must be at most {most}, so that the "
+                f"{most + 1} patients leave a candidate; got {args.n_labelled}"
+            )
         run_demo(n_labelled=args.n_labelled, n_show=args.n_show, random_state=args.seed)
     elif args.command == "suggest":
-        from ._suggest import InputError, run_suggest
-
         # The network's options given on the command line, by option name.
         given = {
             option: (parameter, value)
@@ -148,6 +217,7 @@ def main(argv=None):
                 ("--hidden-layer-sizes", "hidden_layer_sizes", args.hidden_layer_sizes),
                 ("--activation", "activation", args.activation),
                 ("--seed", "random_state", args.seed),
+                ("--max-iter", "max_iter", args.max_iter),
             ]
             if value is not None
         }
@@ -166,6 +236,9 @@ def main(argv=None):
                 model=args.model,
                 degree=args.degree,
                 network=network,
+                features=args.features,
+                ignore=args.ignore,
+                decimal=args.decimal,
                 out=args.out,
                 force=args.force,
             )

@@ -10,6 +10,15 @@ from sklearn.preprocessing import StandardScaler
 from ._regressor import CuriousRegressor
 from .scores import influence_score
 
+# The intercept takes one labelled patient and the noise estimate at least
+# one more; a third leaves the noise estimate a residual to rest on.
+MIN_LABELLED = 3
+
+
+def n_patients():
+    """How many patients scikit-learn's diabetes data has (442)."""
+    return len(load_diabetes().target)
+
 
 def run_demo(n_labelled=40, n_show=5, random_state=0, file=None):
     """Fit on a few labelled patients and rank the rest by curiosity.
@@ -17,22 +26,45 @@ def run_demo(n_labelled=40, n_show=5, random_state=0, file=None):
     Parameters
     ----------
     n_labelled : int, default=40
-        How many patients of scikit-learn's diabetes data start labelled.
+        How many patients of scikit-learn's diabetes data start labelled, from
+        :data:`MIN_LABELLED` to one less than the 442 patients.
 
     n_show : int, default=5
         How many candidates and labelled points to list.
 
     random_state : int, default=0
-        Seed of the labelled subset.
+        Seed of the labelled subset (``>= 0``).
 
     file : file-like, default=None
         Where to print (standard output by default).
+
+    Returns
+    -------
+    chosen : ndarray of shape (min(n_show, n_candidates),)
+        The most curious candidates' indices in the diabetes data.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sklearn_curiosity._demo import run_demo
+    >>> run_demo(n_labelled=40, n_show=3, file=io.StringIO()).shape
+    (3,)
     """
+    data = load_diabetes()
+    n_rows = len(data.target)
+    if not MIN_LABELLED <= n_labelled < n_rows:
+        raise ValueError(
+            f"n_labelled must be from {MIN_LABELLED} to {n_rows - 1} (the diabetes data "
+            f"has {n_rows} patients, and one must stay a candidate); got {n_labelled}."
+        )
+    if n_show < 1:
+        raise ValueError(f"n_show must be at least 1; got {n_show}.")
+    if random_state < 0:
+        raise ValueError(f"random_state must be >= 0; got {random_state}.")
 
     def say(line=""):
         print(line, file=file)
 
-    data = load_diabetes()
     X, y, names = data.data, data.target, np.array(data.feature_names)
     rng = np.random.default_rng(random_state)
     order = rng.permutation(len(y))

@@ -1,32 +1,53 @@
 """The command line, run as a user runs it: a subprocess on real CSV files."""
 
 import csv
+import os
+import re
+import resource
+import signal
 import subprocess
 import sys
 
 import numpy as np
+import warnings
+
 import pytest
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from sklearn_curiosity import CuriousRegressor, influence_score
+from sklearn_curiosity import CuriosityWarning, CuriousRegressor, _suggest, influence_score
 from sklearn_curiosity.__main__ import main
+from sklearn_curiosity._cli_messages import in_cli_terms
 
 FEATURES = ["temperature", "pressure", "time"]
 
 
-def start(*args, cwd):
+def start(*args, cwd, preexec_fn=None):
     """Start the command line in the background: importing scikit-learn takes
     seconds, so the cases below run side by side."""
     return subprocess.Popen(
         [sys.executable, "-m", "sklearn_curiosity", *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        preexec_fn=preexec_fn, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+# The --out file's size limit in the "file-size limit" case: the ranked
+# candidates take about 4 kB.
+FILE_SIZE_LIMIT = 1000
+
+
+def limit_file_size():
+    """In the child: writes beyond FILE_SIZE_LIMIT bytes fail with EFBIG
+    (SIGXFSZ ignored, as a shell's ulimit -f with the signal trapped)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
 
 
 def finish(process):
     stdout, stderr = process.communicate(timeout=300)
+    stdout = stdout if stdout is not None else ""
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
@@ -115,10 +136,38 @@ def good_runs(tmp_path_factory):
     return started
 
 
+def hostile_runs(tmp_path_factory):
+    """A file-size limit under --out, and readers that close stdout at once."""
+    started = {}
+    directory = tmp_path_factory.mktemp("cli")
+    labelled, candidates = write_files(directory)
+    (directory / "ranked.csv").write_text("keep me\n")
+    started["file-size limit"] = (directory, start(
+        "suggest", labelled, candidates, "--target", "yield", "--out", "ranked.csv", "--force",
+        cwd=directory, preexec_fn=limit_file_size,
+    ))
+    for name in CLOSED_STDOUT:
+        directory = tmp_path_factory.mktemp("cli")
+        labelled, candidates = write_files(directory)
+        if name == "demo":
+            args = ["demo"]
+        else:
+            args = ["suggest", labelled, candidates, "--target", "yield", "--out", "ranked.csv"]
+        process = start(*args, cwd=directory)
+        # As `head -0` would: the reader goes before the first line is printed.
+        process.stdout.close()
+        started[f"{name} into a closed pipe"] = (directory, process)
+    return started
+
+
+# The commands run with their stdout closed by the reader.
+CLOSED_STDOUT = ["demo", "suggest"]
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     """Every subprocess of this module, started at once and then awaited."""
-    started = good_runs(tmp_path_factory)
+    started = {**good_runs(tmp_path_factory), **hostile_runs(tmp_path_factory)}
     for case in SUBPROCESS_CASES:
         directory = tmp_path_factory.mktemp("cli")
         started[case] = (directory, start(*spoiled_arguments(directory, case), cwd=directory))
@@ -390,7 +439,8 @@ def test_every_command_has_help(capsys, command):
     assert stdout.startswith("usage:")
     if command == ["suggest"]:
         for option in ["--target", "--alpha", "--model", "--degree", "--out", "--force", "-n",
-                       "--hidden-layer-sizes", "--activation", "--seed"]:
+                       "--hidden-layer-sizes", "--activation", "--seed", "--max-iter",
+                       "--features", "--ignore", "--decimal"]:
             assert option in stdout
         assert "{linear,mlp}" in stdout
 
@@ -406,3 +456,270 @@ def test_console_script_is_declared():
         pytest.skip("the package is not installed")
     (script,) = entry_points(group="console_scripts", name="sklearn-curiosity")
     assert script.load() is main
+
+
+def test_a_write_past_the_file_size_limit_keeps_the_old_file(results):
+    directory, result = results["file-size limit"]
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.strip().endswith(
+        "Cannot write ranked.csv: File too large; ranked.csv was left as it was."
+    )
+    assert (directory / "ranked.csv").read_text() == "keep me\n"
+    # No temporary file is left behind.
+    assert sorted(os.listdir(directory)) == ["candidates.csv", "labelled.csv", "ranked.csv"]
+
+
+@pytest.mark.parametrize("command", CLOSED_STDOUT)
+def test_a_closed_stdout_ends_quietly(results, command):
+    directory, result = results[f"{command} into a closed pipe"]
+    # 141 = 128 + SIGPIPE, as a shell reports a command the signal ended.
+    assert result.returncode == 141
+    assert result.stderr == ""
+    if command == "suggest":
+        # The file is written before anything is printed.
+        assert len(read_csv(directory / "ranked.csv")[1]) == len(make_data()[2])
+
+
+def run_in_process(capsys, directory, *options, labelled=None, candidates=None):
+    """``suggest`` on the files of ``directory``: (status, stdout, stderr)."""
+    labelled = labelled or directory / "labelled.csv"
+    candidates = candidates or directory / "candidates.csv"
+    status = main([
+        "suggest", str(labelled), str(candidates), "--target", "yield", *map(str, options)
+    ])
+    stdout, stderr = capsys.readouterr()
+    return status, stdout, stderr
+
+
+# One huge cell: (which file, data row, column, value, options, what the error must say).
+OVERFLOWS = {
+    "1e300 in a candidate": (
+        "candidates", 4, "time", "1e300", [],
+        ["candidates.csv, row 6", "its column 'time' is 1e+300"],
+    ),
+    "-1e200 in a candidate": (
+        "candidates", 0, "pressure", "-1e200", [],
+        ["candidates.csv, row 2", "its column 'pressure' is -1e+200"],
+    ),
+    "1e160 in a candidate at degree 2": (
+        "candidates", 9, "temperature", "1e160", ["--degree", "2"],
+        ["candidates.csv, row 11", "its column 'temperature' is 1e+160"],
+    ),
+    "1e300 in a labelled feature": (
+        "labelled", 2, "pressure", "1e300", [],
+        ["labelled.csv, row 4, column 'pressure': 1e+300 is too large"],
+    ),
+    "-1e160 in a labelled target": (
+        "labelled", 7, "yield", "-1e160", [],
+        ["labelled.csv, row 9, column 'yield': -1e+160 is too large"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OVERFLOWS)
+def test_an_overflowing_cell_is_blamed_on_its_file_row_and_column(tmp_path, capsys, case):
+    which, row, column, value, options, fragments = OVERFLOWS[case]
+    paths = dict(zip(["labelled", "candidates"], write_files(tmp_path)))
+    write_csv(paths[which], *_set_cell(paths[which], row, column, value))
+    status, stdout, stderr = run_in_process(capsys, tmp_path, *options)
+    assert status == 1
+    assert stdout == ""
+    assert len(stderr.splitlines()) == 1, stderr
+    for fragment in fragments:
+        assert fragment in stderr
+    if which == "candidates":
+        # Not blamed on the labelled file, nor on fitting.
+        assert "labelled.csv" not in stderr
+        assert "Cannot fit" not in stderr
+
+
+def _labelled_rows(directory, transform):
+    """Rewrite labelled.csv's rows through ``transform(header, rows)``."""
+    path = directory / "labelled.csv"
+    write_csv(path, *transform(*read_csv(path)))
+
+
+def test_a_constant_target_gets_no_ranking(tmp_path, capsys):
+    write_files(tmp_path)
+    _labelled_rows(tmp_path, lambda h, rows: (h, [[*r[:3], "7.5"] for r in rows]))
+    for model in ["linear", "mlp"]:
+        status, stdout, stderr = run_in_process(capsys, tmp_path, "--model", model)
+        assert status == 1
+        assert "label these first" not in stdout + stderr
+        assert "No ranking: the target 'yield' is 7.5 in every labelled row" in stderr
+
+
+def test_constant_features_get_no_ranking(tmp_path, capsys):
+    write_files(tmp_path)
+    _labelled_rows(tmp_path, lambda h, rows: (h, [[*rows[0][:3], r[3]] for r in rows]))
+    status, stdout, stderr = run_in_process(capsys, tmp_path)
+    assert status == 1
+    assert "No ranking: every feature ('temperature', 'pressure', 'time') has one value" in stderr
+
+
+def test_all_zero_curiosity_gets_no_ranking(tmp_path, capsys, monkeypatch):
+    write_files(tmp_path)
+    # However they arise, scores that are all 0 rank nothing.
+    monkeypatch.setattr(_suggest, "influence_score", lambda reg, X: np.zeros(len(X)))
+    status, stdout, stderr = run_in_process(capsys, tmp_path)
+    assert status == 1
+    assert "No ranking: every candidate's curiosity is 0" in stderr
+
+
+def hat_matrix_trace(Z, alpha):
+    """Effective dof of ridge with an intercept: the trace of its hat matrix."""
+    Zc = Z - Z.mean(axis=0)
+    hat = Zc @ np.linalg.solve(Zc.T @ Zc + alpha * np.eye(Z.shape[1]), Zc.T)
+    return np.trace(hat) + 1
+
+
+def test_a_model_that_interpolates_its_labels_gets_no_ranking(tmp_path, capsys):
+    write_files(tmp_path)
+    _labelled_rows(tmp_path, lambda h, rows: (h, rows[:4]))
+    X = make_data()[0][:4]
+    assert hat_matrix_trace(StandardScaler().fit_transform(X), 1e-12) == pytest.approx(4)
+    status, stdout, stderr = run_in_process(capsys, tmp_path, "--alpha", "1e-12")
+    assert status == 1
+    assert "No ranking: the model has as many effective degrees of freedom (4) as labelled " \
+        "rows (4)" in stderr
+
+
+def test_less_than_one_residual_is_a_caution(tmp_path, capsys):
+    write_files(tmp_path)
+    _labelled_rows(tmp_path, lambda h, rows: (h, rows[:8]))
+    X = make_data()[0][:8]
+    Z = StandardScaler().fit_transform(
+        PolynomialFeatures(2, include_bias=False).fit_transform(StandardScaler().fit_transform(X))
+    )
+    # The oracle's alpha with between a thousandth and one residual degree of freedom.
+    alpha = next(a for a in np.logspace(-3, 1, 9) if 0.01 < 8 - hat_matrix_trace(Z, a) < 0.9)
+    status, stdout, stderr = run_in_process(capsys, tmp_path, "--alpha", alpha, "--degree", 2)
+    assert status == 0, stderr
+    assert f"effective dof {hat_matrix_trace(Z, alpha):.3g}." in stdout
+    assert "Caution: the model uses" in stdout
+    assert "label these first" not in stdout
+
+
+def test_alpha_at_the_edge_of_the_grid_is_a_caution(tmp_path, capsys):
+    write_files(tmp_path)
+    # A target unrelated to the features: leave-one-out wants the largest alpha.
+    noise = np.random.default_rng(3).normal(size=25)
+    _labelled_rows(tmp_path, lambda h, rows: (h, [[*r[:3], y] for r, y in zip(rows, noise)]))
+    status, stdout, stderr = run_in_process(capsys, tmp_path)
+    assert status == 0, stderr
+    assert "alpha = 1e+04 (chosen by leave-one-out" in stdout
+    assert "Caution: leave-one-out chose alpha = 10000, the largest value of its grid" in stdout
+    assert "label these first" not in stdout
+    assert "--alpha" in stdout
+
+
+def test_a_library_curiosity_warning_is_a_caution(tmp_path, capsys, monkeypatch):
+    # A CuriosityWarning for a condition the command line does not check
+    # itself weakens the ranking: a caution in the CLI's terms, not an error.
+    write_files(tmp_path)
+    choose = _suggest._leave_one_out_alpha
+
+    def warning_choice(X, y):
+        warnings.warn("Some new doubt about these scores. Raise alpha.", CuriosityWarning)
+        return choose(X, y)
+
+    monkeypatch.setattr(_suggest, "_leave_one_out_alpha", warning_choice)
+    status, stdout, stderr = run_in_process(capsys, tmp_path)
+    assert status == 0, stderr
+    assert "Caution: Some new doubt about these scores. Raise --alpha." in stdout
+    assert "label these first" not in stdout
+
+
+# Runs that end in a message from the library or the command line, to check
+# that their advice names options the command line has.
+ADVISED_RUNS = {
+    "unconverged network": (
+        ["--model", "mlp", "--hidden-layer-sizes", "2", "--max-iter", "1"], "--max-iter"
+    ),
+    "singular Hessian": (["--alpha", "0", "--degree", "4"], "--alpha"),
+    "interpolation": (["--alpha", "1e-12"], "--alpha"),
+    "network note": (["--model", "mlp", "--hidden-layer-sizes", "8", "-n", "1"], None),
+    "overflow": (["--degree", "2"], None),
+}
+# Estimator parameters that the command line does not have under that name.
+ESTIMATOR_PARAMETERS = re.compile(
+    r"\b(max_iter|random_state|hidden_layer_sizes|tangent_options|tangent_solver|"
+    r"learning_rate_init|batch_size|warm_start|fit_intercept|sample_weight|n_jobs|"
+    r"regularizer|differentiation)\b"
+)
+
+
+def suggest_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["suggest", "--help"])
+    return capsys.readouterr().out
+
+
+def assert_advice_names_options(text, help_text):
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+    for option in options:
+        assert re.search(rf"(?<![\w-]){option}(?![\w-])", help_text), (option, text)
+    assert not ESTIMATOR_PARAMETERS.search(text), text
+
+
+@pytest.mark.parametrize("case", ADVISED_RUNS)
+def test_every_piece_of_advice_names_an_option_of_the_command_line(tmp_path, capsys, case):
+    help_text = suggest_help(capsys)
+    write_files(tmp_path)
+    if case == "interpolation":
+        _labelled_rows(tmp_path, lambda h, rows: (h, rows[:4]))
+    if case == "overflow":
+        write_csv(tmp_path / "candidates.csv",
+                  *_set_cell(tmp_path / "candidates.csv", 3, "time", "1e300"))
+    options, advised = ADVISED_RUNS[case]
+    status, stdout, stderr = run_in_process(capsys, tmp_path, *options)
+    if advised is not None:
+        assert advised in stderr
+    assert_advice_names_options(stdout + stderr, help_text)
+
+
+def _library_messages():
+    """The library's own warnings that the command line can meet, raised for real."""
+    from sklearn_curiosity._laplace import _warn_damped
+    from sklearn_curiosity.scores import estimate_noise_variance
+
+    X, y, _ = make_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimate_noise_variance(1.0, 3.0, 3.0)
+        _warn_damped(0.1)
+        CuriousRegressor(
+            model="mlp", hidden_layer_sizes=(3,), max_iter=3, tangent_solver="cg",
+            tangent_options={"maxiter": 1}, random_state=0,
+        ).fit(StandardScaler().fit_transform(X), y)
+    return [str(w.message) for w in caught]
+
+
+def test_the_library_messages_are_put_in_the_command_line_s_terms(capsys):
+    help_text = suggest_help(capsys)
+    messages = _library_messages()
+    assert any("max_iter" in m for m in messages)
+    assert any("tangent_options" in m for m in messages)
+    assert any("random_state" in m for m in messages)
+    for message in messages:
+        translated = in_cli_terms(message)
+        assert translated
+        assert_advice_names_options(translated, help_text)
+    assert "raise --max-iter" in in_cli_terms(
+        next(m for m in messages if "max_iter" in m)
+    )
+
+
+def test_max_iter_reaches_the_network(tmp_path, capsys):
+    write_files(tmp_path)
+    status, stdout, stderr = run_in_process(
+        capsys, tmp_path, "--model", "mlp", "--hidden-layer-sizes", "2", "--max-iter", "1"
+    )
+    assert status == 1
+    assert "L-BFGS did not converge in --max-iter 1 iterations; raise --max-iter" in stderr
+    with pytest.raises(SystemExit) as exit:
+        run_in_process(capsys, tmp_path, "--max-iter", "5")
+    assert exit.value.code == 2
+    assert "--max-iter: only with --model mlp" in capsys.readouterr().err
