@@ -414,7 +414,12 @@ def _fit_dual(X, y, sample_weight, alpha, fit_intercept, penalty_inverse):
     M.flat[:: n_samples + 1] += 1.0
     # M >= I is positive definite for any data; a tiny pivot relative to its
     # diagonal entry means A = Xs^T Xs + P is nearly singular (alpha tiny).
-    cholesky = linalg.cholesky(M, lower=True, check_finite=False)
+    # With alpha tiny enough the I is lost to rounding in M, and the
+    # factorization fails as the primal's does on the same data.
+    try:
+        cholesky = linalg.cholesky(M, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        raise ValueError(_SINGULAR_MESSAGE.format(alpha=alpha)) from None
     _check_pivots(np.diag(cholesky) ** 2, np.diag(M), alpha, penalized=True)
 
     # coef = A^-1 Xs^T ys = P^-1 Xs^T M^-1 ys (push-through identity).

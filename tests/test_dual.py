@@ -14,7 +14,7 @@ from sklearn.linear_model import Ridge, RidgeCV
 
 from sklearn_curiosity import CuriousRegressor, CuriousRegressorCV, _cv, _ridge
 from sklearn_curiosity._ridge import DualRidgeHessian, RidgeHessian
-from sklearn_curiosity._suggest import fit_and_rank
+from sklearn_curiosity._suggest import fit_and_rank, read_data
 from sklearn_curiosity.query import _RankOneTangent, influence_sampling
 from sklearn_curiosity.regularizers import QuadraticPenalties
 
@@ -271,21 +271,27 @@ def test_no_p_by_p_array_at_n10_p20000(as_sparse):
     assert peak < 100e6, peak
 
 
-def test_degree_8_polynomial_on_ten_columns_fits_in_memory():
+def test_degree_8_polynomial_on_ten_columns_fits_in_memory(tmp_path):
     # 43,757 polynomial terms: the p x p Hessian would be 14 GiB.
     rng = np.random.RandomState(11)
     X, X_pool = rng.uniform(-1, 1, size=(20, 10)), rng.uniform(-1, 1, size=(15, 10))
     y = X[:, 0] - X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=20)
+    header = ",".join(f"x{j}" for j in range(10))
+    np.savetxt(tmp_path / "lab.csv", np.column_stack([X, y]), delimiter=",",
+               header=header + ",t", comments="")
+    np.savetxt(tmp_path / "cand.csv", X_pool, delimiter=",", header=header, comments="")
+    data = read_data(tmp_path / "lab.csv", tmp_path / "cand.csv", "t")
     tracemalloc.start()
     try:
-        pipeline, how, _, curiosity, _, _, _ = fit_and_rank(X, y, X_pool, degree=8)
+        # A strong alpha: leave-one-out interpolates 20 rows with 43,757 terms.
+        ranking = fit_and_rank(data, alpha=1e4, degree=8)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert how == "leave-one-out"
-    assert pipeline[-1].n_features_in_ == 43_757
-    assert isinstance(pipeline[-1]._hessian, DualRidgeHessian)
-    assert curiosity.shape == (15,) and np.all(np.isfinite(curiosity))
+    assert ranking.how == "given"
+    assert ranking.pipeline[-1].n_features_in_ == 43_757
+    assert isinstance(ranking.pipeline[-1]._hessian, DualRidgeHessian)
+    assert ranking.curiosity.shape == (15,) and np.all(np.isfinite(ranking.curiosity))
     assert peak < 500e6, peak
 
 
