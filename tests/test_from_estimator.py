@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sensitivity
 from sklearn_curiosity.query import influence_sampling, most_influential, variance_sampling
 
-from _oracles import newton_tangent
+from _oracles import autograd_traceable, newton_tangent
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,10 @@ def test_mlp_tangent_is_the_exact_tangent_at_its_parameters(data, activation, al
     def penalty(strength, p):
         return 0.5 * anp.sum(strength * anp.where(mask, p, 0.0) ** 2)
 
+    traceable = autograd_traceable(model)
+
     def objective(p):
-        return 0.5 * anp.sum((model.predict(p, X) - y) ** 2) + penalty(alpha, p)
+        return 0.5 * anp.sum((traceable.predict(p, X) - y) ** 2) + penalty(alpha, p)
 
     # At the network's own parameters: -H^-1 b with autograd's dense Hessian.
     at_params = -np.linalg.solve(hessian(objective)(params), np.where(mask, params, 0.0))
@@ -208,7 +210,7 @@ def test_bad_estimators_get_clear_errors(data):
     with pytest.raises(ValueError, match="several targets"):
         CuriousRegressor.from_estimator(Ridge().fit(X, np.column_stack([y, y])), X, y)
     with pytest.raises(ValueError, match="one alpha per target"):
-        CuriousRegressor.from_estimator(Ridge(alpha=[1.0]).fit(X, y[:, None]), X, y)
+        CuriousRegressor.from_estimator(Ridge(alpha=np.array([1.0])).fit(X, y[:, None]), X, y)
     with pytest.raises(ValueError, match="fitted on 4"):
         CuriousRegressor.from_estimator(Ridge().fit(X, y), X[:, :3], y)
     poisson = MLPRegressor(loss="poisson", hidden_layer_sizes=(2,), max_iter=5, random_state=0)
