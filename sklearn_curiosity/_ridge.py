@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 from scipy import linalg, sparse
 from scipy.linalg import LinAlgWarning
-from sklearn.utils import gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
+
+from ._chunking import row_blocks
 
 # Pivots of the Cholesky factor below this fraction of the matching diagonal
 # entry mean a feature is (numerically) a combination of the earlier ones.
@@ -98,21 +98,31 @@ class RidgeHessian:
         """
         n_samples, n_features = X.shape
         out = np.empty(n_samples)
-        # Each chunk holds a dense centered copy and its solve: bound by
-        # sklearn's working_memory, like pairwise_distances_chunked.
-        chunk = get_chunk_n_rows(row_bytes=2 * 8 * n_features, max_n_rows=n_samples)
-        for rows in gen_batches(n_samples, chunk):
+        # ||L^-1 (x - X_offset)||^2 as one matrix product with the explicit
+        # inverse factor per block of rows: 2 p^2 flops a row, at matrix-product
+        # speed (a triangular solve does half the flops at a quarter of the
+        # speed). Blocks of a few hundred kilobytes keep their centered float64
+        # copy in cache; a float32 pool is cast exactly, so its result equals
+        # that of the same values in float64.
+        inverse_factor = self._inverse_factor()
+        for rows in row_blocks(n_samples, 3 * 8 * n_features):
             block = X[rows]
-            block = block.toarray() if sparse.issparse(block) else np.array(block)
-            block -= self.X_offset
-            # ||L^-1 (x - X_offset)||^2, all rows of the chunk in one solve.
-            z = linalg.solve_triangular(
-                self.cholesky, block.T, lower=True, check_finite=False
-            )
-            out[rows] = np.einsum("ij,ij->j", z, z)
+            block = block.toarray() if sparse.issparse(block) else block
+            centered = block.astype(np.float64)
+            centered -= self.X_offset
+            z = centered @ inverse_factor.T
+            out[rows] = np.einsum("ij,ij->i", z, z)
         if self.fit_intercept:
             out += 1.0 / self.weight_sum
         return out
+
+    def _inverse_factor(self):
+        """``L^-1``, computed once (p^3 / 3 flops) and kept."""
+        if getattr(self, "_inverse_factor_cache", None) is None:
+            self._inverse_factor_cache = linalg.solve_triangular(
+                self.cholesky, np.eye(len(self.cholesky)), lower=True, check_finite=False
+            )
+        return self._inverse_factor_cache
 
     def trace_inverse_centered(self):
         """``trace((Xc^T W Xc + P)^-1)``, the squared norm of ``L^-1``."""
