@@ -105,7 +105,11 @@ def apply_by_row_chunks(
         chunk_n_rows = min(chunk_n_rows, -(-n_samples // (_CHUNKS_PER_JOB * n_workers)))
     batches = list(gen_batches(n_samples, max(chunk_n_rows, 1)))
     on_chunk = func if block_row_bytes is None else _blockwise(func, block_row_bytes)
-    if product_flops is None:
+    one_product = len(batches) <= 1 and (
+        block_row_bytes is None or n_samples <= block_n_rows(block_row_bytes)
+    )
+    if product_flops is None or one_product:
+        # One product: threadpoolctl's limit would cost more than it saves.
         return _run_chunks(on_chunk, X, row_arrays, batches, n_jobs)
     with blas_threads_for(product_flops):
         return _run_chunks(on_chunk, X, row_arrays, batches, n_jobs)

@@ -3,7 +3,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -641,7 +640,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         True
         """
         X = self._validate_X(X)
-        prediction = self._by_row_chunks(self._prediction, X)
+        evaluate = self._evaluator(sensitivity=False)
+        prediction = self._by_row_chunks(lambda X_block: evaluate(X_block)[0], X)
         if not return_std:
             return prediction
         quadratic_form = self._laplace.inverse_quadratic_form(X)
@@ -672,28 +672,39 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             ``g(x)`` for each sample (and regularity).
         """
         X = self._validate_X(X)
-        return self._by_row_chunks(self._sensitivity, X)
+        evaluate = self._evaluator(prediction=False)
+        return self._by_row_chunks(lambda X_block: evaluate(X_block)[1], X)
 
-    def _prediction_and_sensitivity(self, X, prediction=True):
-        """``(f(X), g(X))`` from one pass (see :meth:`Model.predict_and_jvp`)."""
-        return self._model.predict_and_jvp(
-            self.params_, X, self.tangent_, center=self._input_center, prediction=prediction
+    def _evaluator(self, prediction=True, sensitivity=True):
+        """``X -> (f(X), g(X))`` for blocks of rows, one pass each (``Model.pool_evaluator``)."""
+        return self._model.pool_evaluator(
+            self.params_,
+            self.tangent_ if sensitivity else None,
+            center=self._input_center,
+            prediction=prediction,
         )
 
-    def _prediction(self, X):
-        return self._model.predict_and_jvp(self.params_, X, center=self._input_center)[0]
-
     def _sensitivity(self, X):
-        return self._prediction_and_sensitivity(X, prediction=False)[1]
+        return self._evaluator(prediction=False)(X)[1]
 
-    def _expected_squared_influence(self, X, per_regularity=False):
-        scores = expected_squared_influence(self._sensitivity(X), self.noise_variance_)
-        return total_over_regularities(scores, per_regularity)
+    def _expected_squared_influence(self, per_regularity=False):
+        """A function of a block of rows: its curiosity scores."""
+        evaluate = self._evaluator(prediction=False)
 
-    def _signed_influence(self, X, y, per_regularity=False):
-        prediction, sensitivity = self._prediction_and_sensitivity(X)
-        scores = signed_influence(prediction, sensitivity, y)
-        return total_over_regularities(scores, per_regularity)
+        def scores(X):
+            squared = expected_squared_influence(evaluate(X)[1], self.noise_variance_)
+            return total_over_regularities(squared, per_regularity)
+
+        return scores
+
+    def _signed_influence(self, per_regularity=False):
+        """A function of a block of rows and their labels: their signed influence."""
+        evaluate = self._evaluator()
+
+        def scores(X, y):
+            return total_over_regularities(signed_influence(*evaluate(X), y), per_regularity)
+
+        return scores
 
     def influence_score(self, X, y=None, *, per_regularity=False):
         """Influence of each point on the model's complexity.
@@ -737,10 +748,8 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             (without); one column per regularity with ``per_regularity=True``.
         """
         if y is None:
-            return self._by_row_chunks(
-                partial(self._expected_squared_influence, per_regularity=per_regularity),
-                self._validate_X(X),
-            )
+            X = self._validate_X(X)
+            return self._by_row_chunks(self._expected_squared_influence(per_regularity), X)
         check_is_fitted(self)
         X, y = validate_data(
             self,
@@ -751,9 +760,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             y_numeric=True,
             reset=False,
         )
-        return self._by_row_chunks(
-            partial(self._signed_influence, per_regularity=per_regularity), X, y
-        )
+        return self._by_row_chunks(self._signed_influence(per_regularity), X, y)
 
     def __getstate__(self):
         state = super().__getstate__()
