@@ -33,6 +33,8 @@ import warnings
 from unittest import mock
 
 import numpy as np
+import time
+
 from _common import best_time, machine_info
 from sklearn import config_context
 from sklearn.linear_model import Ridge
@@ -100,6 +102,18 @@ def floor_of(reg, pool):
     return lambda: pool @ W1
 
 
+# The clock of the single-thread sections: wall time, or this process's CPU
+# time (--clock cpu), which other processes on a loaded machine inflate less.
+CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = CLOCK["wall"]
+
+
+def timed(func):
+    start = _clock()
+    func()
+    return _clock() - start
+
+
 def ratio_rows(reg, ridge, pool, y_pool, repeat):
     floor = floor_of(reg, pool)
     calls = {
@@ -116,8 +130,8 @@ def ratio_rows(reg, ridge, pool, y_pool, repeat):
     call_times = {name: [] for name in calls}
     for _ in range(repeat):  # interleaved: each call beside its own floor
         for name, call in calls.items():
-            floor_times[name].append(best_time(floor, 1))
-            call_times[name].append(best_time(call, 1))
+            floor_times[name].append(timed(floor))
+            call_times[name].append(timed(call))
     for name in calls:
         rows[name] = (min(call_times[name]), min(floor_times[name]))
     return rows
@@ -168,7 +182,7 @@ def _sweep(fitted, n_rows, repeat, title, settings, run_with):
             for _ in range(repeat):
                 for s in settings:
                     times[s].append(
-                        run_with(s, lambda: best_time(lambda: reg.influence_score(pool), 1))
+                        run_with(s, lambda: timed(lambda: reg.influence_score(pool)))
                     )
             best = min(min(t) for t in times.values())
             for s in settings:
@@ -208,12 +222,16 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="100k rows, two repeats")
     parser.add_argument("--only", choices=SECTIONS, nargs="+", default=SECTIONS)
+    parser.add_argument("--clock", choices=list(CLOCK), default="wall",
+                        help="of the one-thread sections (n_jobs scaling is always wall time)")
     args = parser.parse_args(argv)
+    global _clock
+    _clock = CLOCK[args.clock]
     if args.quick:
         args.rows, args.repeat = [100_000], 2
     info = machine_info()
     print(f"{info['CPU']}, {info['cores']} cores, {info['BLAS']}; "
-          f"load average at start {info['load average at start']}")
+          f"load average at start {info['load average at start']}; {args.clock} clock")
     fitted = fit_models(N_FEATURES)
     sweep_rows = min(args.rows)
     with threadpool_limits(1, user_api="blas"):

@@ -27,7 +27,7 @@ from ._threads import blas_threads_for
 # L2 cache of one core (1 to 2 MiB on current x86 servers). Measured by
 # benchmarks/bench_floor.py (--blocks): 128 KiB to 1 MiB are within a few
 # percent of each other; 8 MiB and above fall back to memory speed.
-CACHE_BLOCK_BYTES = 2**18
+CACHE_BLOCK_BYTES = 2**20
 # Each job gets several chunks, so that threads finishing early find work.
 _CHUNKS_PER_JOB = 4
 

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     validate_data,
 )
@@ -385,13 +386,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         )
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
-        # Float32 scoring centers pool rows on this before its products.
-        weight_sum = sample_weight.sum()
-        self._input_center = (
-            np.asarray(X.T @ sample_weight).ravel() / weight_sum
-            if weight_sum > 0
-            else np.zeros(X.shape[1])
-        )
+        self._input_center = _input_center(X, sample_weight)
         if self.model == "linear":
             model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
             if self.regularizer is None:
@@ -530,13 +525,31 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = n_iter
         return model, regularizer, params, hessian, tangent, weighted_rss, dof
 
-    def _validate_X(self, X):
+    def _validate_X(self, X, *, scoring=False):
         check_is_fitted(self)
         # float32 is kept as it is (no whole-pool copy): blocks are computed
         # in float32 or cast to float64 one at a time in _by_row_chunks.
+        # Scoring a linear model checks finiteness on its results instead.
         return validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            reset=False,
+            ensure_all_finite=not (scoring and self._finite_from_results()),
         )
+
+    def _finite_from_results(self):
+        """Whether a non-finite pool entry always shows in the scoring results.
+
+        A NaN or infinite entry of a row makes the linear model's products
+        with that row NaN or infinite (IEEE arithmetic: ``0 * inf`` is NaN), so
+        one O(n) look at the results replaces the O(n p) pass over the pool
+        that scikit-learn's check costs (as much as the product itself). A
+        network's activations map infinity to finite values: its pool is
+        checked in full.
+        """
+        return isinstance(self._model, LinearModel)
 
     def _scoring_dtype(self, X):
         """float32 for a dense float32 pool with ``precision="auto"``, else float64."""
@@ -550,6 +563,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         ``func`` sees blocks of rows in the scoring dtype (a float32 block
         cast to float64 unless the pool is scored in float32).
         """
+        result = self._by_row_blocks(func, X, *row_arrays)
+        if self._finite_from_results() and not np.all(np.isfinite(result)):
+            # Raises scikit-learn's own error if the pool holds NaN or infinity.
+            check_array(X, accept_sparse="csr", dtype=None, input_name="X")
+        return result
+
+    def _by_row_blocks(self, func, X, *row_arrays):
         dtype = self._scoring_dtype(X)
 
         def on_block(X_block, *blocks):
@@ -639,7 +659,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         >>> bool(std[1] > std[0] > np.sqrt(reg.noise_variance_))
         True
         """
-        X = self._validate_X(X)
+        X = self._validate_X(X, scoring=True)
         evaluate = self._evaluator(sensitivity=False)
         prediction = self._by_row_chunks(lambda X_block: evaluate(X_block)[0], X)
         if not return_std:
@@ -671,7 +691,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         sensitivity : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             ``g(x)`` for each sample (and regularity).
         """
-        X = self._validate_X(X)
+        X = self._validate_X(X, scoring=True)
         evaluate = self._evaluator(prediction=False)
         return self._by_row_chunks(lambda X_block: evaluate(X_block)[1], X)
 
@@ -748,7 +768,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             (without); one column per regularity with ``per_regularity=True``.
         """
         if y is None:
-            X = self._validate_X(X)
+            X = self._validate_X(X, scoring=True)
             return self._by_row_chunks(self._expected_squared_influence(per_regularity), X)
         check_is_fitted(self)
         X, y = validate_data(
@@ -759,6 +779,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             y_numeric=True,
             reset=False,
+            ensure_all_finite=not self._finite_from_results(),  # y is always checked
         )
         return self._by_row_chunks(self._signed_influence(per_regularity), X, y)
 
@@ -786,6 +807,24 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _input_center(X, sample_weight):
+    """The row float32 scoring centers pools on, or None where none is needed.
+
+    The weighted training mean, when some feature's mean is larger than its
+    standard deviation: its products would otherwise cancel against the
+    intercept and lose float32 digits. Centering costs a pass over each block
+    (about a third of the product's time), so data already near zero, such as
+    standardized data, is multiplied as it is.
+    """
+    weight_sum = sample_weight.sum()
+    if weight_sum <= 0:
+        return None
+    mean = np.asarray(X.T @ sample_weight).ravel() / weight_sum
+    square_mean = np.asarray((X.multiply(X) if sparse.issparse(X) else X * X).T @ sample_weight)
+    variance = np.maximum(square_mean.ravel() / weight_sum - mean**2, 0.0)
+    return mean if np.any(mean**2 > variance) else None
 
 
 def _check_strengths(alpha, regularizer):
