@@ -30,11 +30,22 @@ from ._threads import blas_threads_for
 CACHE_BLOCK_BYTES = 2**20
 # Each job gets several chunks, so that threads finishing early find work.
 _CHUNKS_PER_JOB = 4
+# Chunks and blocks start at multiples of this many rows. BLAS kernels treat
+# the last few rows of a product (beyond a multiple of 4, 8 or 16) with other
+# instructions, which may round differently: aligned slices put every row in
+# the same place of its kernel as one product over the whole pool would, so
+# chunked results equal one-shot results bit for bit.
+ROW_ALIGNMENT = 64
+
+
+def _aligned(n_rows):
+    return max(ROW_ALIGNMENT, -(-int(n_rows) // ROW_ALIGNMENT) * ROW_ALIGNMENT)
 
 
 def block_n_rows(row_bytes):
-    """Rows of a block: ``CACHE_BLOCK_BYTES`` of them, and at least 16."""
-    return max(16, CACHE_BLOCK_BYTES // max(int(row_bytes), 1))
+    """Rows of a block: about ``CACHE_BLOCK_BYTES`` of them, a multiple of 64."""
+    return max(ROW_ALIGNMENT, CACHE_BLOCK_BYTES // max(int(row_bytes), 1)
+               // ROW_ALIGNMENT * ROW_ALIGNMENT)
 
 
 def row_blocks(n_rows, row_bytes):
@@ -82,8 +93,10 @@ def apply_by_row_chunks(
     block_row_bytes : int, default=None
         Bytes one row of a block touches (its pool row and its temporaries).
         When given, ``func`` is called block by block (see
-        :func:`row_blocks`) and each chunk's result is assembled from its
-        blocks; ``None`` calls ``func`` on whole chunks.
+        :func:`row_blocks`), each chunk's result is assembled from its
+        blocks, and chunks and blocks hold multiples of ``ROW_ALIGNMENT``
+        rows (so results equal those of one pass bit for bit); ``None`` calls
+        ``func`` on whole chunks.
 
     product_flops : float, default=None
         Floating-point operations of the largest matrix product ``func``
@@ -103,6 +116,8 @@ def apply_by_row_chunks(
     )
     if n_workers > 1:
         chunk_n_rows = min(chunk_n_rows, -(-n_samples // (_CHUNKS_PER_JOB * n_workers)))
+    if block_row_bytes is not None:
+        chunk_n_rows = _aligned(chunk_n_rows)
     batches = list(gen_batches(n_samples, max(chunk_n_rows, 1)))
     on_chunk = func if block_row_bytes is None else _blockwise(func, block_row_bytes)
     one_product = len(batches) <= 1 and (

@@ -573,7 +573,11 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         dtype = self._scoring_dtype(X)
 
         def on_block(X_block, *blocks):
-            return func(X_block.astype(dtype, copy=False), *blocks)
+            if sparse.issparse(X_block):
+                return func(X_block.astype(dtype, copy=False), *blocks)
+            # Rows contiguous (a DataFrame's values are column-major), so that a
+            # row's products do not depend on the rows around it in its block.
+            return func(np.ascontiguousarray(X_block, dtype=dtype), *blocks)
 
         n_features = X.shape[1]
         n_directions = 1 + self._n_regularities()  # the prediction and each tangent

@@ -103,7 +103,7 @@ class LinearModel:
         theta = np.column_stack(columns)
         coefs, intercepts = theta[: self.n_features], theta[self.n_features :]
         intercepts = intercepts[0] if self.fit_intercept else np.zeros(theta.shape[1])
-        layer = _FirstLayer(coefs, intercepts, center)
+        layer = _FirstLayer(coefs, intercepts, center, by_column=True)
         first = 1 if prediction else 0
         several = np.ndim(direction) == 2
 
@@ -142,8 +142,9 @@ class _FirstLayer:
     computed in float64. The weights are prepared once, for every block.
     """
 
-    def __init__(self, W, b, center=None):
+    def __init__(self, W, b, center=None, by_column=False):
         self.W, self.b = W, b
+        self.by_column = by_column
         self.W32 = W.astype(np.float32)
         if center is None:
             self.center32, self.shift = None, b
@@ -155,16 +156,29 @@ class _FirstLayer:
 
     def __call__(self, X, keep_dtype=False):
         """float64, or float32 for a float32 ``X`` with ``keep_dtype``."""
-        if X.dtype != np.float32 or hasattr(X, "toarray"):
+        if hasattr(X, "toarray"):
             return safe_sparse_dot(_as_float64(X), self.W) + self.b
+        if X.dtype != np.float32:
+            return self._product(_as_float64(X), self.W) + self.b
         if self.center32 is not None:
             X = np.subtract(X, self.center32)
-        product = X @ self.W32
+        product = self._product(X, self.W32)
         if keep_dtype:
             product += self.shift32
             return product
         out = product.astype(np.float64)
         out += self.shift
+        return out
+
+    def _product(self, X, W):
+        if not self.by_column:
+            return X @ W
+        # A matrix-vector product per column: its rounding of a row does not
+        # depend on the rows around it, so blocks and chunks give the one-shot
+        # results bit for bit (a matrix product's tails may round differently).
+        out = np.empty((X.shape[0], W.shape[1]), dtype=X.dtype, order="F")
+        for j in range(W.shape[1]):
+            np.matmul(X, W[:, j], out=out[:, j])
         return out
 
 

@@ -46,7 +46,8 @@ def test_chunked_scores_equal_unchunked(fitted, n_jobs, pool_kind, precision, mo
         pool = pool.astype(np.float32)
     expected = _all_outputs(reg, pool, y_pool)
     reg.set_params(n_jobs=n_jobs)
-    # Chunks of 5 rows, and blocks of 16 rows (the fewest a block holds).
+    # Chunks and blocks of 64 rows (the fewest they hold: aligned, see
+    # _chunking.ROW_ALIGNMENT), so 103 rows make two of each.
     monkeypatch.setattr(_chunking, "CACHE_BLOCK_BYTES", 1)
     with config_context(working_memory=FIVE_ROWS_MB):
         chunked = _all_outputs(reg, pool, y_pool)
@@ -86,6 +87,10 @@ def test_several_jobs_cut_the_pool_into_several_chunks_each():
     X = np.ones((1000, 2))
     apply_by_row_chunks(record, X, row_bytes=8, n_jobs=2)
     assert len(seen) == 8 and sum(seen) == 1000
+    seen.clear()
+    # With blocks, chunks hold multiples of 64 rows.
+    apply_by_row_chunks(record, X, row_bytes=8, n_jobs=2, block_row_bytes=8)
+    assert seen == [128] * 7 + [104]
 
 
 def test_chunks_really_are_bounded():

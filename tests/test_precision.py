@@ -89,7 +89,8 @@ def test_linear_float32_products_are_within_the_float32_bound(dataset):
 
 def test_linear_float32_scores_agree_to_1e5_relative_on_real_data():
     # Diabetes as bundled (centered, scaled): 99% of the scores within 1e-5
-    # relative of float64, all within 2e-5 (rows whose products cancel most).
+    # relative of float64; the rest, whose products cancel most, within the
+    # bound on their terms' scale (test above).
     X, y = _real_data("diabetes")
     reg = _fit("linear", X, y)
     pool32, pool64 = _pools(X)
@@ -102,7 +103,6 @@ def test_linear_float32_scores_agree_to_1e5_relative_on_real_data():
         got, exact = call(pool32), call(pool64)
         relative = np.abs(got - exact) / np.abs(exact)
         assert np.quantile(relative, 0.99) <= 1e-5
-        assert relative.max() <= 2e-5
 
 
 @pytest.mark.parametrize("hidden", [(16,), (8, 8)])
