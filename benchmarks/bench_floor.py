@@ -25,6 +25,8 @@ machine are noisy: the load average is printed with the results. Run:
     python benchmarks/bench_floor.py --rows 1000000 10000000
     python benchmarks/bench_floor.py --quick              # 100k rows, seconds
     python benchmarks/bench_floor.py --only jobs          # one section
+    python benchmarks/bench_floor.py --models linear --rows 10000000 --only ratios
+    python benchmarks/bench_floor.py --clock cpu          # on a loaded machine
 """
 
 import argparse
@@ -222,6 +224,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="100k rows, two repeats")
     parser.add_argument("--only", choices=SECTIONS, nargs="+", default=SECTIONS)
+    parser.add_argument("--models", choices=list(MODELS), nargs="+", default=list(MODELS))
     parser.add_argument("--clock", choices=list(CLOCK), default="wall",
                         help="of the one-thread sections (n_jobs scaling is always wall time)")
     args = parser.parse_args(argv)
@@ -232,7 +235,7 @@ def main(argv=None):
     info = machine_info()
     print(f"{info['CPU']}, {info['cores']} cores, {info['BLAS']}; "
           f"load average at start {info['load average at start']}; {args.clock} clock")
-    fitted = fit_models(N_FEATURES)
+    fitted = fit_models(N_FEATURES, {name: MODELS[name] for name in args.models})
     sweep_rows = min(args.rows)
     with threadpool_limits(1, user_api="blas"):
         if "ratios" in args.only:

@@ -169,7 +169,12 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         unless in a :obj:`joblib.parallel_config` context; ``-1`` means all
         processors. Each job runs BLAS on one thread (its products are
         small, cache-sized blocks of rows): ``n_jobs`` is how scoring uses
-        several cores.
+        several cores. Threads share the pool without copying it; a pool in
+        memory scales with them until the memory bandwidth is spent (the
+        linear model reads each row once, a network computes more per row
+        and scales further). A pool larger than memory, or on several
+        machines, is scored block by block as a dask array through
+        :func:`~sklearn_curiosity.influence_score`.
 
     precision : {"auto", "float64"}, default="auto"
         Arithmetic of ``predict``, ``regularity_sensitivity`` and
@@ -585,8 +590,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         # layer's product, whose size decides the BLAS threads.
         layer_widths = getattr(self._model, "hidden_layer_sizes", None) or (1,)
         width = n_directions * max(layer_widths)
-        # A block: its rows, their centered or cast copy, three activations.
-        block_row_bytes = np.dtype(dtype).itemsize * (2 * n_features + 3 * width)
+        # A block: its rows, their cast or centered copies, three activations.
+        copies = int(X.dtype != dtype) + int(
+            dtype == np.float32 and self._scoring_center() is not None
+        )
+        block_row_bytes = X.dtype.itemsize * n_features + np.dtype(dtype).itemsize * (
+            copies * n_features + 3 * width
+        )
         first_product_flops = (
             2 * block_n_rows(block_row_bytes) * n_features * n_directions * layer_widths[0]
         )
@@ -699,12 +709,16 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         evaluate = self._evaluator(prediction=False)
         return self._by_row_chunks(lambda X_block: evaluate(X_block)[1], X)
 
+    def _scoring_center(self):
+        # Estimators pickled before float32 scoring have none: no centering.
+        return getattr(self, "_input_center", None)
+
     def _evaluator(self, prediction=True, sensitivity=True):
         """``X -> (f(X), g(X))`` for blocks of rows, one pass each (``Model.pool_evaluator``)."""
         return self._model.pool_evaluator(
             self.params_,
             self.tangent_ if sensitivity else None,
-            center=self._input_center,
+            center=self._scoring_center(),
             prediction=prediction,
         )
 
