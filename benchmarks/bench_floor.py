@@ -141,7 +141,8 @@ def ratio_rows(reg, ridge, pool, y_pool, repeat):
 
 def section_ratios(fitted, rows_list, repeat):
     print("\n## Ratios to the floor (one thread; floor = pool @ w, or pool @ W1 for a network)")
-    print(f"{'rows':>10} {'model':>13} {'dtype':>8} {'call':>24} {'ms':>9} {'floor ms':>9} {'ratio':>6}")
+    print(f"{'rows':>10} {'model':>13} {'dtype':>8} {'call':>24} {'ms':>9} "
+          f"{'floor ms':>9} {'ratio':>6}")
     for n_rows in rows_list:
         for dtype in (np.float32, np.float64):
             pool = make_pool(n_rows, N_FEATURES, dtype)
@@ -210,7 +211,7 @@ def section_blocks(fitted, n_rows, repeat):
         finally:
             _chunking.CACHE_BLOCK_BYTES = saved
 
-    _sweep(fitted, n_rows, repeat, "Block sweep (KiB of pool rows per block)",
+    _sweep(fitted, n_rows, repeat, "Block sweep (KiB per block: rows and temporaries)",
            [64, 256, 1024, 4096, 16384], run_with)
 
 
