@@ -1,28 +1,74 @@
 """Row-wise computations over pools larger than memory allows at once.
 
 Scores and predictions are row-wise: row ``i`` of the result depends on row
-``i`` of the inputs only. They are computed over chunks of rows sized by
-scikit-learn's ``working_memory`` configuration (as
-``sklearn.metrics.pairwise_distances_chunked`` does), optionally in parallel
-with joblib, so that the temporaries (a float64 copy of a float32 pool, the
-model's intermediate activations) never exceed one chunk per worker.
+``i`` of the inputs only. Two sizes of row slices serve two purposes:
+
+- **chunks**, sized by scikit-learn's ``working_memory`` configuration (as
+  ``sklearn.metrics.pairwise_distances_chunked`` does), bound the memory a
+  job holds and are the units of work that ``n_jobs`` threads share;
+- **blocks**, a few hundred kilobytes of the pool (``CACHE_BLOCK_BYTES``),
+  are what each product and element-wise step of a chunk runs on. A block's
+  temporaries (a centered or cast copy of its rows, a network's activations)
+  stay in the core's cache, so the pool is read from memory once, whatever
+  the chunk size: a large ``working_memory`` then costs nothing in speed.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.parallel import Parallel, delayed
 
+from ._threads import blas_threads_for
 
-def apply_by_row_chunks(func, X, *row_arrays, row_bytes, n_jobs=None, working_memory=None):
+# Bytes of pool rows per block: with its temporaries, a block fits in the
+# L2 cache of one core (1 to 2 MiB on current x86 servers). Measured by
+# benchmarks/bench_floor.py (--blocks): 128 KiB to 1 MiB are within a few
+# percent of each other; 8 MiB and above fall back to memory speed.
+CACHE_BLOCK_BYTES = 2**20
+# Each job gets several chunks, so that threads finishing early find work.
+_CHUNKS_PER_JOB = 4
+# Chunks and blocks start at multiples of this many rows. BLAS kernels treat
+# the last few rows of a product (beyond a multiple of 4, 8 or 16) with other
+# instructions, which may round differently: aligned slices put every row in
+# the same place of its kernel as one product over the whole pool would, so
+# chunked results equal one-shot results bit for bit.
+ROW_ALIGNMENT = 64
+
+
+def _aligned(n_rows):
+    return max(ROW_ALIGNMENT, -(-int(n_rows) // ROW_ALIGNMENT) * ROW_ALIGNMENT)
+
+
+def block_n_rows(row_bytes):
+    """Rows of a block: about ``CACHE_BLOCK_BYTES`` of them, a multiple of 64."""
+    return max(ROW_ALIGNMENT, CACHE_BLOCK_BYTES // max(int(row_bytes), 1)
+               // ROW_ALIGNMENT * ROW_ALIGNMENT)
+
+
+def row_blocks(n_rows, row_bytes):
+    """Slices of a block's rows (:func:`block_n_rows`) covering ``n_rows``."""
+    return gen_batches(n_rows, block_n_rows(row_bytes))
+
+
+def apply_by_row_chunks(
+    func,
+    X,
+    *row_arrays,
+    row_bytes,
+    n_jobs=None,
+    working_memory=None,
+    block_row_bytes=None,
+    product_flops=None,
+):
     """Return ``func(X, *row_arrays)`` computed over chunks of rows.
 
     Parameters
     ----------
     func : callable
-        ``func(X_chunk, *row_array_chunks) -> ndarray of shape (n_chunk_rows,)``.
+        ``func(X_chunk, *row_array_chunks) -> ndarray of shape (n_chunk_rows, ...)``.
         Must be row-wise, so that the concatenated chunks equal the whole.
 
     X : ndarray or sparse matrix (CSR) of shape (n_samples, n_features)
@@ -32,36 +78,85 @@ def apply_by_row_chunks(func, X, *row_arrays, row_bytes, n_jobs=None, working_me
         Further per-row inputs (labels), sliced like ``X``.
 
     row_bytes : int
-        Working memory one row needs, in bytes.
+        Working memory one row of a chunk holds, in bytes.
 
     n_jobs : int, default=None
         Chunks processed in parallel. Threads are preferred (numpy releases
         the GIL and the pool is shared, not copied); an enclosing
         ``joblib.parallel_config(backend=...)`` overrides the preference.
+        With several jobs the pool is cut into at least four chunks per job.
 
     working_memory : float, default=None
         Megabytes for one chunk's temporaries; ``None`` takes
         ``sklearn.get_config()["working_memory"]``.
 
+    block_row_bytes : int, default=None
+        Bytes one row of a block touches (its pool row and its temporaries).
+        When given, ``func`` is called block by block (see
+        :func:`row_blocks`), each chunk's result is assembled from its
+        blocks, and chunks and blocks hold multiples of ``ROW_ALIGNMENT``
+        rows (so results equal those of one pass bit for bit); ``None`` calls
+        ``func`` on whole chunks.
+
+    product_flops : float, default=None
+        Floating-point operations of the largest matrix product ``func``
+        runs: below ``_threads.SMALL_PRODUCT_FLOPS`` BLAS runs on one thread
+        for the whole call, so ``n_jobs`` threads do not each wake a team of
+        BLAS threads (set once here, since threadpoolctl's limit is
+        process-wide). ``None`` leaves BLAS as it is.
+
     Returns
     -------
-    result : ndarray of shape (n_samples,)
+    result : ndarray of shape (n_samples, ...)
     """
     n_samples = X.shape[0]
+    n_workers = effective_n_jobs(n_jobs)
     chunk_n_rows = get_chunk_n_rows(
         row_bytes, max_n_rows=max(n_samples, 1), working_memory=working_memory
     )
-    batches = list(gen_batches(n_samples, chunk_n_rows))
+    if n_workers > 1:
+        chunk_n_rows = min(chunk_n_rows, -(-n_samples // (_CHUNKS_PER_JOB * n_workers)))
+    if block_row_bytes is not None:
+        chunk_n_rows = _aligned(chunk_n_rows)
+    batches = list(gen_batches(n_samples, max(chunk_n_rows, 1)))
+    on_chunk = func if block_row_bytes is None else _blockwise(func, block_row_bytes)
+    one_product = len(batches) <= 1 and (
+        block_row_bytes is None or n_samples <= block_n_rows(block_row_bytes)
+    )
+    if product_flops is None or one_product:
+        # One product: threadpoolctl's limit would cost more than it saves.
+        return _run_chunks(on_chunk, X, row_arrays, batches, n_jobs)
+    with blas_threads_for(product_flops):
+        return _run_chunks(on_chunk, X, row_arrays, batches, n_jobs)
+
+
+def _blockwise(func, block_row_bytes):
+    def on_chunk(X_chunk, *chunks):
+        blocks = list(row_blocks(X_chunk.shape[0], block_row_bytes))
+        if len(blocks) <= 1:
+            return func(X_chunk, *chunks)
+        out = None
+        for block in blocks:
+            result = func(X_chunk[block], *(a[block] for a in chunks))
+            if out is None:
+                out = np.empty((X_chunk.shape[0],) + result.shape[1:], dtype=result.dtype)
+            out[block] = result
+        return out
+
+    return on_chunk
+
+
+def _run_chunks(on_chunk, X, row_arrays, batches, n_jobs):
     if len(batches) <= 1:
-        return func(X, *row_arrays)
+        return on_chunk(X, *row_arrays)
     # Results arrive in order as a generator and are copied into one output,
     # so at most the output plus the chunks in flight are held at once.
     results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-        delayed(func)(X[batch], *(a[batch] for a in row_arrays)) for batch in batches
+        delayed(on_chunk)(X[batch], *(a[batch] for a in row_arrays)) for batch in batches
     )
     out = None
     for batch, chunk in zip(batches, results):
         if out is None:
-            out = np.empty((n_samples,) + chunk.shape[1:], dtype=chunk.dtype)
+            out = np.empty((X.shape[0],) + chunk.shape[1:], dtype=chunk.dtype)
         out[batch] = chunk
     return out

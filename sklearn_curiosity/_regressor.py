@@ -3,14 +3,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
+    check_array,
     check_is_fitted,
     validate_data,
 )
@@ -21,7 +22,7 @@ from ._checks import (
     check_squares_finite,
     warn_if_curiosity_is_zero,
 )
-from ._chunking import apply_by_row_chunks
+from ._chunking import apply_by_row_chunks, block_n_rows
 from ._from_estimator import convert
 from ._laplace import GaussNewtonCovariance
 from ._pickle_version import VersionedPickleMixin
@@ -183,7 +184,26 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         (``sklearn.config_context(working_memory=...)``, in MB), so a pool
         never needs more than a chunk of temporaries per job. ``None`` means 1
         unless in a :obj:`joblib.parallel_config` context; ``-1`` means all
-        processors.
+        processors. Each job runs BLAS on one thread (its products are
+        small, cache-sized blocks of rows): ``n_jobs`` is how scoring uses
+        several cores. Threads share the pool without copying it; a pool in
+        memory scales with them until the memory bandwidth is spent (the
+        linear model reads each row once, a network computes more per row
+        and scales further). A pool larger than memory, or on several
+        machines, is scored block by block as a dask array through
+        :func:`~sklearn_curiosity.influence_score`.
+
+    precision : {"auto", "float64"}, default="auto"
+        Arithmetic of ``predict``, ``regularity_sensitivity`` and
+        ``influence_score`` on a pool. "auto": a dense float32 pool is
+        multiplied in float32, without a float64 copy, at the speed of reading
+        it once: each score agrees with the float64 computation to ``1e-5``
+        relative, measured on the scale of the terms it sums (see Notes); any
+        other pool is computed in float64. "float64": every pool is computed
+        in float64 (a float32 pool cast block by block), and a float32 pool's
+        results equal those of the same values given as float64, bit for bit.
+        The fit, the tangent and ``predict(return_std=True)``'s standard
+        deviation are always computed in float64.
 
     Attributes
     ----------
@@ -248,8 +268,17 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     design (sparse ``X`` as given) for the solves that scores and queries
     need after the fit, so its pickle holds O(n p) numbers.
 
-    float32 and integer input are computed in float64 (a float32 pool is cast
-    one chunk of rows at a time); results are float64 and equal those of the
+    Fitting always computes in float64. Scoring returns float64. With
+    ``precision="auto"`` a dense float32 pool is scored in float32 (the
+    pool's rows are first centered on the training mean, in float32, and the
+    biases and intercepts are added in float64), so each product ``x . w``
+    with the coefficients or the tangent is within
+    ``n_features * 2**-24 * sum_j |x_j - mean_j| |w_j|`` of the exact one:
+    ``1e-5`` relative wherever the terms do not cancel each other, and scores
+    rank as in float64 except among scores within that tolerance of each
+    other (:ref:`theory-precision`). With ``precision="float64"``, and for
+    float64, integer and sparse pools, scoring computes in float64, a float32
+    pool cast one block of rows at a time, and its results equal those of the
     same values given as float64. Pickles record the package version: a fitted
     estimator from another major.minor release is refused on loading.
 
@@ -300,6 +329,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             HasMethods(["value", "gradient", "complexity", "alpha_gradient", "hessian_vector_product"]),
         ],
         "n_jobs": [None, Integral],
+        "precision": [StrOptions({"auto", "float64"})],
     }
 
     def __init__(
@@ -322,6 +352,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         differentiation="analytic",
         regularizer=None,
         n_jobs=None,
+        precision="auto",
     ):
         self.model = model
         self.alpha = alpha
@@ -340,6 +371,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         self.differentiation = differentiation
         self.regularizer = regularizer
         self.n_jobs = n_jobs
+        self.precision = precision
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -477,6 +509,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
+        self._input_center = _input_center(X, sample_weight)
         if self.model == "linear":
             model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
             if self.regularizer is None:
@@ -629,12 +662,18 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         self.n_iter_ = n_iter
         return model, regularizer, params, hessian, tangent, weighted_rss, dof
 
-    def _validate_X(self, X):
+    def _validate_X(self, X, *, scoring=False):
         check_is_fitted(self)
-        # float32 is kept as it is (no whole-pool copy): chunks are cast to
-        # float64 one at a time in _by_row_chunks.
+        # float32 is kept as it is (no whole-pool copy): blocks are computed
+        # in float32 or cast to float64 one at a time in _by_row_chunks.
+        # Scoring a linear model checks finiteness on its results instead.
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            reset=False,
+            ensure_all_finite=not (scoring and self._finite_from_results()),
         )
         if hasattr(X, "toarray") and self.model not in ("linear", "mlp"):
             # As at fit time: a user Model is written for dense arrays, and on
@@ -642,16 +681,72 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             X = X.toarray()
         return X
 
+    def _finite_from_results(self):
+        """Whether a non-finite pool entry always shows in the scoring results.
+
+        A NaN or infinite entry of a row makes the linear model's products
+        with that row NaN or infinite (IEEE arithmetic: ``0 * inf`` is NaN), so
+        one O(n) look at the results replaces the O(n p) pass over the pool
+        that scikit-learn's check costs (as much as the product itself). A
+        network's activations map infinity to finite values: its pool is
+        checked in full.
+        """
+        return isinstance(self._model, LinearModel)
+
+    def _scoring_dtype(self, X):
+        """float32 for a dense float32 pool with ``precision="auto"``, else float64."""
+        if self.precision == "auto" and X.dtype == np.float32 and not sparse.issparse(X):
+            return np.float32
+        return np.float64
+
     def _by_row_chunks(self, func, X, *row_arrays):
-        """``func(X, *row_arrays)`` in float64, over chunks of rows (``working_memory``)."""
+        """``func(X, *row_arrays)`` over chunks of rows (``working_memory``) and cache blocks.
 
-        def on_chunk(X_chunk, *chunks):
-            return func(X_chunk.astype(np.float64, copy=False), *chunks)
+        ``func`` sees blocks of rows in the scoring dtype (a float32 block
+        cast to float64 unless the pool is scored in float32).
+        """
+        result = self._by_row_blocks(func, X, *row_arrays)
+        if self._finite_from_results() and not np.all(np.isfinite(result)):
+            # Raises scikit-learn's own error if the pool holds NaN or infinity.
+            check_array(X, accept_sparse="csr", dtype=None, input_name="X")
+        # A finite pool whose results overflow: the rows are named.
+        return check_finite_scores(result)
 
-        # A float64 copy of the row, and a few float64 outputs per row and regularity.
-        row_bytes = 8 * (X.shape[1] + 4 * self._n_regularities())
-        return check_finite_scores(
-            apply_by_row_chunks(on_chunk, X, *row_arrays, row_bytes=row_bytes, n_jobs=self.n_jobs)
+    def _by_row_blocks(self, func, X, *row_arrays):
+        dtype = self._scoring_dtype(X)
+
+        def on_block(X_block, *blocks):
+            if sparse.issparse(X_block):
+                return func(X_block.astype(dtype, copy=False), *blocks)
+            # Rows contiguous (a DataFrame's values are column-major), so that a
+            # row's products do not depend on the rows around it in its block.
+            return func(np.ascontiguousarray(X_block, dtype=dtype), *blocks)
+
+        n_features = X.shape[1]
+        n_directions = 1 + self._n_regularities()  # the prediction and each tangent
+        # The widest activation of one row with its tangents, and the first
+        # layer's product, whose size decides the BLAS threads.
+        layer_widths = getattr(self._model, "hidden_layer_sizes", None) or (1,)
+        width = n_directions * max(layer_widths)
+        # A block: its rows, their cast or centered copies, three activations.
+        copies = int(X.dtype != dtype) + int(
+            dtype == np.float32 and self._scoring_center() is not None
+        )
+        block_row_bytes = X.dtype.itemsize * n_features + np.dtype(dtype).itemsize * (
+            copies * n_features + 3 * width
+        )
+        first_product_flops = (
+            2 * block_n_rows(block_row_bytes) * n_features * n_directions * layer_widths[0]
+        )
+        return apply_by_row_chunks(
+            on_block,
+            X,
+            *row_arrays,
+            # A chunk holds its float64 results; its temporaries are a block's.
+            row_bytes=8 * 2 * n_directions,
+            block_row_bytes=block_row_bytes,
+            product_flops=first_product_flops,
+            n_jobs=self.n_jobs,
         )
 
     def predict(self, X, return_std=False):
@@ -716,8 +811,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         >>> bool(std[1] > std[0] > np.sqrt(reg.noise_variance_))
         True
         """
-        X = self._validate_X(X)
-        prediction = self._by_row_chunks(partial(self._model.predict, self.params_), X)
+        X = self._validate_X(X, scoring=True)
+        evaluate = self._evaluator(sensitivity=False)
+        prediction = self._by_row_chunks(lambda X_block: evaluate(X_block)[0], X)
         if not return_std:
             return prediction
         quadratic_form = self._laplace.inverse_quadratic_form(X)
@@ -747,20 +843,44 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         sensitivity : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             ``g(x)`` for each sample (and regularity).
         """
-        X = self._validate_X(X)
-        return self._by_row_chunks(self._sensitivity, X)
+        X = self._validate_X(X, scoring=True)
+        evaluate = self._evaluator(prediction=False)
+        return self._by_row_chunks(lambda X_block: evaluate(X_block)[1], X)
+
+    def _scoring_center(self):
+        # Estimators pickled before float32 scoring have none: no centering.
+        return getattr(self, "_input_center", None)
+
+    def _evaluator(self, prediction=True, sensitivity=True):
+        """``X -> (f(X), g(X))`` for blocks of rows, one pass each (``Model.pool_evaluator``)."""
+        return self._model.pool_evaluator(
+            self.params_,
+            self.tangent_ if sensitivity else None,
+            center=self._scoring_center(),
+            prediction=prediction,
+        )
 
     def _sensitivity(self, X):
-        return self._model.jvp(self.params_, X, self.tangent_)
+        return self._evaluator(prediction=False)(X)[1]
 
-    def _expected_squared_influence(self, X, per_regularity=False):
-        scores = expected_squared_influence(self._sensitivity(X), self.noise_variance_)
-        return total_over_regularities(scores, per_regularity)
+    def _expected_squared_influence(self, per_regularity=False):
+        """A function of a block of rows: its curiosity scores."""
+        evaluate = self._evaluator(prediction=False)
 
-    def _signed_influence(self, X, y, per_regularity=False):
-        prediction = self._model.predict(self.params_, X)
-        scores = signed_influence(prediction, self._sensitivity(X), y)
-        return total_over_regularities(scores, per_regularity)
+        def scores(X):
+            squared = expected_squared_influence(evaluate(X)[1], self.noise_variance_)
+            return total_over_regularities(squared, per_regularity)
+
+        return scores
+
+    def _signed_influence(self, per_regularity=False):
+        """A function of a block of rows and their labels: their signed influence."""
+        evaluate = self._evaluator()
+
+        def scores(X, y):
+            return total_over_regularities(signed_influence(*evaluate(X), y), per_regularity)
+
+        return scores
 
     def influence_score(self, X, y=None, *, per_regularity=False):
         """Influence of each point on the model's complexity.
@@ -804,10 +924,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             (without); one column per regularity with ``per_regularity=True``.
         """
         if y is None:
-            return self._by_row_chunks(
-                partial(self._expected_squared_influence, per_regularity=per_regularity),
-                self._validate_X(X),
-            )
+            X = self._validate_X(X, scoring=True)
+            return self._by_row_chunks(self._expected_squared_influence(per_regularity), X)
         check_is_fitted(self)
         X, y = validate_data(
             self,
@@ -817,11 +935,10 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             y_numeric=True,
             reset=False,
+            ensure_all_finite=not self._finite_from_results(),  # y is always checked
         )
         y = as_numeric_target(y)
-        return self._by_row_chunks(
-            partial(self._signed_influence, per_regularity=per_regularity), X, y
-        )
+        return self._by_row_chunks(self._signed_influence(per_regularity), X, y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -837,6 +954,24 @@ def _checked_fixed_params(params, n_params):
             f"{bool(np.isfinite(params).all())}), but the model has {n_params} parameters."
         )
     return params.copy()
+
+
+def _input_center(X, sample_weight):
+    """The row float32 scoring centers pools on, or None where none is needed.
+
+    The weighted training mean, when some feature's mean is larger than its
+    standard deviation: its products would otherwise cancel against the
+    intercept and lose float32 digits. Centering costs a pass over each block
+    (about a third of the product's time), so data already near zero, such as
+    standardized data, is multiplied as it is.
+    """
+    weight_sum = sample_weight.sum()
+    if weight_sum <= 0:
+        return None
+    mean = np.asarray(X.T @ sample_weight).ravel() / weight_sum
+    square_mean = np.asarray((X.multiply(X) if sparse.issparse(X) else X * X).T @ sample_weight)
+    variance = np.maximum(square_mean.ravel() / weight_sum - mean**2, 0.0)
+    return mean if np.any(mean**2 > variance) else None
 
 
 def _check_strengths(alpha, regularizer):

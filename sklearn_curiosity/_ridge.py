@@ -30,7 +30,8 @@ import numpy as np
 from scipy import linalg, sparse
 from scipy.linalg import LinAlgWarning
 from sklearn.utils import gen_batches
-from sklearn.utils._chunking import get_chunk_n_rows
+
+from ._chunking import row_blocks
 
 # Pivots of the Cholesky factor below this fraction of the matching diagonal
 # entry mean a feature is (numerically) a combination of the earlier ones.
@@ -132,17 +133,16 @@ class _InterceptElimination:
         """
         n_samples, n_features = X.shape
         out = np.empty(n_samples)
-        # Each chunk holds a dense centered copy and its solve: bound by
-        # sklearn's working_memory, like pairwise_distances_chunked.
-        chunk = get_chunk_n_rows(row_bytes=self._row_bytes(n_features), max_n_rows=n_samples)
-        for rows in gen_batches(n_samples, chunk):
+        # Blocks of a few hundred kilobytes keep their centered float64 copy
+        # in cache; a float32 pool is cast exactly (centering it in float32
+        # would cost the std its digits), so its result equals that of the
+        # same values in float64.
+        for rows in row_blocks(n_samples, self._row_bytes(n_features)):
             block = X[rows]
             block = block.toarray() if sparse.issparse(block) else block
-            # A float64 copy: centering a float32 pool in float32 would cost
-            # the std its digits.
-            block = np.array(block, dtype=np.float64)
-            block -= self.X_offset
-            out[rows] = self._centered_quadratic_form(block)
+            centered = block.astype(np.float64)
+            centered -= self.X_offset
+            out[rows] = self._centered_quadratic_form(centered)
         if self.fit_intercept:
             out += 1.0 / self.weight_sum
         return out
@@ -181,19 +181,26 @@ class RidgeHessian(_InterceptElimination):
         return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
 
     def _row_bytes(self, n_features):
-        return 2 * 8 * n_features
+        return 3 * 8 * n_features
 
     def _centered_quadratic_form(self, block):
-        # ||L^-1 (x - X_offset)||^2, all rows of the chunk in one solve.
-        z = linalg.solve_triangular(self.cholesky, block.T, lower=True, check_finite=False)
-        return np.einsum("ij,ij->j", z, z)
+        # ||L^-1 (x - X_offset)||^2 as one matrix product with the explicit
+        # inverse factor: 2 p^2 flops a row at matrix-product speed (a
+        # triangular solve does half the flops at a quarter of the speed).
+        z = block @ self._inverse_factor().T
+        return np.einsum("ij,ij->i", z, z)
+
+    def _inverse_factor(self):
+        """``L^-1``, computed once (p^3 / 3 flops) and kept."""
+        if getattr(self, "_inverse_factor_cache", None) is None:
+            self._inverse_factor_cache = linalg.solve_triangular(
+                self.cholesky, np.eye(len(self.cholesky)), lower=True, check_finite=False
+            )
+        return self._inverse_factor_cache
 
     def trace_inverse_centered(self):
         """``trace(A^-1)``, the squared norm of ``L^-1``."""
-        L_inv = linalg.solve_triangular(
-            self.cholesky, np.eye(len(self.cholesky)), lower=True, check_finite=False
-        )
-        return float(np.sum(L_inv**2))
+        return float(np.sum(self._inverse_factor() ** 2))
 
 
 class _CenteredDesign:

@@ -9,7 +9,13 @@ a default regularizer penalizes (``penalized``), and three evaluations:
   directions, one per column);
 - ``jacobian(theta, X)``: the per-row gradients ``grad_theta f(x_i)`` as an
   (n_samples, n_params) matrix, for the few rows that need them (rank-one
-  updates of a batch query), never for a whole pool.
+  updates of a batch query), never for a whole pool;
+- ``pool_evaluator(theta, v, center=...)``: a function of a block of rows
+  giving ``f(X)`` and ``grad f(X) . v`` together, what scoring a pool needs,
+  sharing the first layer's product with the pool and preparing the weights
+  once for every block (``predict_and_jvp`` calls it on one ``X``). A dense
+  float32 block is computed in float32, centered on ``center`` first
+  (:ref:`theory-precision`); everything else in float64.
 
 Estimators, scores and query strategies use nothing else.
 """
@@ -84,6 +90,99 @@ class LinearModel:
         # f is linear in theta, so its derivative along v is f evaluated at v.
         return self.predict(np.asarray(direction), X)
 
+    def pool_evaluator(self, params, direction=None, *, center=None, prediction=True):
+        """``X -> (f(X), grad_theta f(X) . direction)``, one product with ``X``.
+
+        The coefficients of ``params`` and of each direction are the columns
+        of one matrix, so each block of a pool is read once. A dense float32
+        block is computed in float32 (see :class:`_FirstLayer`); the
+        intercepts are added in float64. See :meth:`Model.pool_evaluator`.
+        """
+        columns = [params] if prediction else []
+        if direction is not None:
+            columns.append(np.asarray(direction, dtype=np.float64))
+        # f is linear in theta: its derivative along v is f evaluated at v.
+        theta = np.column_stack(columns)
+        coefs, intercepts = theta[: self.n_features], theta[self.n_features :]
+        intercepts = intercepts[0] if self.fit_intercept else np.zeros(theta.shape[1])
+        layer = _FirstLayer(coefs, intercepts, center, by_column=True)
+        first = 1 if prediction else 0
+        several = np.ndim(direction) == 2
+
+        def evaluate(X):
+            out = layer(X)
+            if direction is None:
+                jvp = None
+            else:
+                jvp = out[:, first:] if several else out[:, first]
+            return (out[:, 0] if prediction else None), jvp
+
+        return evaluate
+
+    def predict_and_jvp(self, params, X, direction=None, *, center=None, prediction=True):
+        """``(f(X), grad_theta f(X) . direction)``; see :meth:`pool_evaluator`."""
+        evaluate = self.pool_evaluator(params, direction, center=center, prediction=prediction)
+        return evaluate(X)
+
+
+def _as_float64(X):
+    """``X`` in float64 (a float32 chunk is cast; float64 is not copied)."""
+    return X.astype(np.float64, copy=False) if X.dtype != np.float64 else X
+
+
+class _FirstLayer:
+    """``X @ W + b`` for the blocks of a pool, ``W`` of shape (n_features, m).
+
+    The pool's one product. A dense float32 ``X`` is multiplied in float32
+    (``W`` rounded to float32), at memory speed and without a float64 copy of
+    the pool. So that the result keeps float32's relative accuracy on each
+    term's own scale even where features sit far from zero (which would
+    otherwise cancel against the biases), ``center`` is subtracted from the
+    rows in float32 first and added back in float64 as ``b + center @ W``.
+    The error is then at most ``(n_features + 3) * 2**-24 * sum_j |x_j -
+    center_j| |W_jk|`` (:ref:`theory-precision`). Everything else is
+    computed in float64. The weights are prepared once, for every block.
+    """
+
+    def __init__(self, W, b, center=None, by_column=False):
+        self.W, self.b = W, b
+        self.by_column = by_column
+        self.W32 = W.astype(np.float32)
+        if center is None:
+            self.center32, self.shift = None, b
+        else:
+            self.center32 = np.asarray(center, dtype=np.float32)
+            # b + center @ W for exactly the float32 center that is subtracted.
+            self.shift = b + self.center32.astype(np.float64) @ W
+        self.shift32 = self.shift.astype(np.float32)
+
+    def __call__(self, X, keep_dtype=False):
+        """float64, or float32 for a float32 ``X`` with ``keep_dtype``."""
+        if hasattr(X, "toarray"):
+            return safe_sparse_dot(_as_float64(X), self.W) + self.b
+        if X.dtype != np.float32:
+            return self._product(_as_float64(X), self.W) + self.b
+        if self.center32 is not None:
+            X = np.subtract(X, self.center32)
+        product = self._product(X, self.W32)
+        if keep_dtype:
+            product += self.shift32
+            return product
+        out = product.astype(np.float64)
+        out += self.shift
+        return out
+
+    def _product(self, X, W):
+        if not self.by_column:
+            return X @ W
+        # A matrix-vector product per column: its rounding of a row does not
+        # depend on the rows around it, so blocks and chunks give the one-shot
+        # results bit for bit (a matrix product's tails may round differently).
+        out = np.empty((X.shape[0], W.shape[1]), dtype=X.dtype, order="F")
+        for j in range(W.shape[1]):
+            np.matmul(X, W[:, j], out=out[:, j])
+        return out
+
 
 class Model:
     """Base class of a differentiable model written with ``autograd.numpy``.
@@ -155,6 +254,49 @@ class Model:
         if direction.ndim == 1:
             return push(direction)[1]
         return np.column_stack([push(d)[1] for d in direction.T])
+
+    def pool_evaluator(self, params, direction=None, *, center=None, prediction=True):
+        """``X -> (f(X), grad_theta f(X) . direction)``: what scoring a pool needs.
+
+        Prepares the weights once; the returned function is called on each
+        block of rows of a pool. A model may share the work of the two
+        results, and compute a dense float32 block in float32 (the linear
+        model and the MLP do, :ref:`theory-precision`); by default ``predict``
+        then ``jvp``, in float64.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+
+        direction : ndarray of shape (n_params,) or (n_params, k), default=None
+            ``None``: the prediction alone (the second result is ``None``).
+
+        center : ndarray of shape (n_features,), default=None
+            A row subtracted before a float32 product (the product is shifted
+            back in float64), so that features far from zero do not cost
+            float32 digits; the training mean is a good choice.
+
+        prediction : bool, default=True
+            Whether ``f(X)`` is wanted; ``False`` returns ``None`` in its place.
+
+        Returns
+        -------
+        evaluate : callable
+            ``evaluate(X) -> (prediction, jvp)``, float64 arrays of shapes
+            (n_samples,) and (n_samples,) or (n_samples, k) (or ``None``).
+        """
+
+        def evaluate(X):
+            X = _as_float64(X)
+            value = self.predict(params, X) if prediction else None
+            return value, None if direction is None else self.jvp(params, X, direction)
+
+        return evaluate
+
+    def predict_and_jvp(self, params, X, direction=None, *, center=None, prediction=True):
+        """``(f(X), grad_theta f(X) . direction)``; see :meth:`pool_evaluator`."""
+        evaluate = self.pool_evaluator(params, direction, center=center, prediction=prediction)
+        return evaluate(X)
 
     def jacobian(self, params, X):
         """Per-row gradients ``grad_theta f(x_i)``, shape (n_samples, n_params)."""
@@ -405,6 +547,78 @@ class MLP(Model):
                 da = dphi(a) * dz
             else:
                 return dz[:, 0]
+
+    def pool_evaluator(self, params, direction=None, *, center=None, prediction=True):
+        """``X -> (f(X), grad_theta f(X) . direction)`` in one forward pass.
+
+        The first layer's weights and their directional derivatives are the
+        columns of one matrix, so each block of the pool is multiplied once
+        (see :class:`_FirstLayer`: a dense float32 block is computed in
+        float32, centered on ``center``). Each later layer multiplies the
+        activations and their tangents, stacked, by its weights in one
+        product, and the activations by the weights' directional derivatives
+        in another. The output layer's biases are added in float64. See
+        :meth:`Model.pool_evaluator`.
+        """
+        if self.differentiation == "autograd":
+            return super().pool_evaluator(
+                params, direction, center=center, prediction=prediction
+            )
+        phi, dphi = _ACTIVATIONS[self.activation][:2]
+        layers = self.unpack(params)
+        several = np.ndim(direction) == 2
+        k = 0 if direction is None else np.reshape(direction, (params.size, -1)).shape[1]
+        # Each layer's (dW, db) laid out (fan_in, k * fan_out), (k * fan_out,):
+        # direction j's block is columns j * fan_out to (j + 1) * fan_out.
+        dlayers = [(np.zeros((fan_in, 0)), np.zeros(0)) for fan_in, _ in self.shapes]
+        if k:
+            directions = np.asarray(direction, dtype=np.float64).reshape(params.size, k)
+            start = 0
+            for i, (fan_in, fan_out) in enumerate(self.shapes):
+                dW = directions[start : start + fan_in * fan_out].reshape(fan_in, fan_out, k)
+                start += fan_in * fan_out
+                db = directions[start : start + fan_out]
+                start += fan_out
+                dlayers[i] = (dW.transpose(0, 2, 1).reshape(fan_in, k * fan_out), db.T.ravel())
+        W, b = layers[0]
+        first = _FirstLayer(np.hstack([W, dlayers[0][0]]), np.concatenate([b, dlayers[0][1]]),
+                            center)
+        # The later layers' weights in both dtypes, prepared once.
+        later = {
+            dtype: [
+                tuple(w.astype(dtype) for w in (*layers[i], *dlayers[i]))
+                for i in range(1, len(layers))
+            ]
+            for dtype in (np.float32, np.float64)
+        }
+        n_layers = len(layers)
+
+        def evaluate(X):
+            z = first(X, keep_dtype=n_layers > 1)
+            n = z.shape[0]
+            z = z.reshape(n, 1 + k, -1)  # the activation and its k tangents
+            for i, (W, b, dW, db) in enumerate(later[z.dtype.type], start=1):
+                fan_in, fan_out = W.shape
+                a = phi(z[:, 0])
+                stacked = np.empty_like(z)
+                stacked[:, 0] = a
+                np.multiply(dphi(a)[:, None, :], z[:, 1:], out=stacked[:, 1:])
+                z = (stacked.reshape(n * (1 + k), fan_in) @ W).reshape(n, 1 + k, fan_out)
+                if k:
+                    z[:, 1:] += (a @ dW).reshape(n, k, fan_out)
+                if i == n_layers - 1:
+                    # The output's (possibly large) biases in float64.
+                    z = z.astype(np.float64)
+                    b, db = layers[i][1], dlayers[i][1]
+                z[:, 0] += b
+                if k:
+                    z[:, 1:] += db.reshape(k, fan_out)
+            value = z[:, 0, 0] if prediction else None
+            if not k:
+                return value, None
+            return value, z[:, 1:, 0] if several else z[:, 1, 0]
+
+        return evaluate
 
     def _backward(self, acts, layers, delta):
         """Gradients ``[(dW, db)]`` and per-layer deltas from the output delta."""

@@ -8,9 +8,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sensitivity
+from sklearn_curiosity import _chunking
 from sklearn_curiosity._chunking import apply_by_row_chunks
 
-# 8 * (3 + 4) bytes per row: this budget makes chunks of 5 rows.
+# 8 * (3 + 4) bytes per row: this budget makes chunks of 5 rows (of
+# apply_by_row_chunks here, and of the regressor's 8 * 2 * 2 bytes a row).
 FIVE_ROWS_MB = 5 * 8 * 7 / 2**20
 
 
@@ -33,17 +35,62 @@ def _all_outputs(reg, pool, y_pool):
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
-@pytest.mark.parametrize("as_sparse", [False, True])
-def test_chunked_scores_equal_unchunked(fitted, n_jobs, as_sparse):
+@pytest.mark.parametrize("pool_kind", ["dense", "sparse", "float32"])
+@pytest.mark.parametrize("precision", ["auto", "float64"])
+def test_chunked_scores_equal_unchunked(fitted, n_jobs, pool_kind, precision, monkeypatch):
     reg, pool, y_pool = fitted
-    pool = sparse.csr_matrix(pool) if as_sparse else pool
+    reg.set_params(precision=precision)
+    if pool_kind == "sparse":
+        pool = sparse.csr_matrix(pool)
+    elif pool_kind == "float32":
+        pool = pool.astype(np.float32)
     expected = _all_outputs(reg, pool, y_pool)
     reg.set_params(n_jobs=n_jobs)
+    # Chunks and blocks of 64 rows (the fewest they hold: aligned, see
+    # _chunking.ROW_ALIGNMENT), so 103 rows make two of each.
+    monkeypatch.setattr(_chunking, "CACHE_BLOCK_BYTES", 1)
     with config_context(working_memory=FIVE_ROWS_MB):
         chunked = _all_outputs(reg, pool, y_pool)
     for a, b in zip(expected, chunked):
         assert a.shape == (103,)
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("hidden", [(4,), (3, 5)])
+def test_network_blocks_equal_one_shot(hidden, monkeypatch):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    y = np.tanh(X @ [1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=60)
+    reg = CuriousRegressor("mlp", hidden_layer_sizes=hidden, random_state=0, n_jobs=2).fit(X, y)
+    for pool in [rng.normal(size=(103, 3)), rng.normal(size=(103, 3)).astype(np.float32)]:
+        expected = _all_outputs(reg, pool, y[:1].repeat(103))
+        monkeypatch.setattr(_chunking, "CACHE_BLOCK_BYTES", 1)
+        with config_context(working_memory=FIVE_ROWS_MB):
+            chunked = _all_outputs(reg, pool, y[:1].repeat(103))
+        monkeypatch.undo()
+        for a, b in zip(expected, chunked):
+            if pool.dtype == np.float64:
+                np.testing.assert_array_equal(a, b)
+            else:
+                # float32 kernels (a matrix-vector product's last rows) may
+                # round the last bit of a block's edge rows differently.
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(a).max())
+
+
+def test_several_jobs_cut_the_pool_into_several_chunks_each():
+    seen = []
+
+    def record(X_chunk):
+        seen.append(X_chunk.shape[0])
+        return X_chunk.sum(axis=1)
+
+    X = np.ones((1000, 2))
+    apply_by_row_chunks(record, X, row_bytes=8, n_jobs=2)
+    assert len(seen) == 8 and sum(seen) == 1000
+    seen.clear()
+    # With blocks, chunks hold multiples of 64 rows.
+    apply_by_row_chunks(record, X, row_bytes=8, n_jobs=2, block_row_bytes=8)
+    assert seen == [128] * 7 + [104]
 
 
 def test_chunks_really_are_bounded():
@@ -62,11 +109,17 @@ def test_chunks_really_are_bounded():
 def test_float32_pool_is_not_copied_whole_and_scores_like_float64(fitted):
     reg, pool, _ = fitted
     pool32 = pool.astype(np.float32)
+    reg.set_params(precision="float64")
     with config_context(working_memory=FIVE_ROWS_MB):
         scores32 = reg.influence_score(pool32)
-    # Chunks are cast to float64: exactly the scores of the float64 copy.
+    # Blocks are cast to float64: exactly the scores of the float64 copy.
     np.testing.assert_array_equal(scores32, reg.influence_score(pool32.astype(np.float64)))
     assert scores32.dtype == np.float64
+    # Computed in float32 (the default), still float64 results, float32-close.
+    reg.set_params(precision="auto")
+    scores = reg.influence_score(pool32)
+    assert scores.dtype == np.float64
+    np.testing.assert_allclose(scores, scores32, rtol=1e-4)
 
 
 def test_module_functions_and_pipelines_chunk_too(fitted):

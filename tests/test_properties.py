@@ -125,13 +125,16 @@ def test_every_call_is_finite_or_a_clear_value_error(problem):
 @PROPERTY_SETTINGS
 @given(problems())
 def test_float32_input_fits_as_its_float64_values(problem):
-    # float32 (and int) input is computed in float64: the fit and the scores
-    # are exactly those of the same values given as float64.
+    # float32 (and int) input is fitted in float64, and with
+    # precision="float64" scored in float64: the fit and the scores are
+    # exactly those of the same values given as float64.
     X, y, sample_weight, alpha, _ = problem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            reg = CuriousRegressor(alpha=alpha).fit(X, y, sample_weight=sample_weight)
+            reg = CuriousRegressor(alpha=alpha, precision="float64").fit(
+                X, y, sample_weight=sample_weight
+            )
         except ValueError:
             return
         reg64 = CuriousRegressor(alpha=alpha).fit(
