@@ -1,22 +1,40 @@
 """Laplace covariance of a network's parameters from the Gauss-Newton Hessian.
 
-The predictive variance of ``f(x)`` (METHOD.md section 4) is
+The predictive variance of ``f(x)`` (:ref:`theory-laplace`) is
 ``noise_variance * j(x)^T G^-1 j(x)`` with ``j(x) = grad_theta f(x; theta*)``
-and ``G = J^T W J + grad^2 R`` the Gauss-Newton Hessian of the training
-objective at ``theta*``. Unlike the exact Hessian (which the tangent uses), ``G``
-is positive semi-definite by construction, so the variance is never negative
-even where training stopped short of a minimum. For a model linear in
-``theta`` the two coincide.
+and ``G = J^T W J + D`` the Gauss-Newton Hessian of the training objective at
+``theta*``, where ``D = grad^2 R + eps * diag(unpenalized)``. Unlike the exact
+Hessian (which the tangent uses), ``G`` is positive semi-definite by
+construction, so the variance is never negative even where training stopped
+short of a minimum. For a model linear in ``theta`` the two coincide.
 
-:class:`GaussNewtonCovariance` computes ``j(x)^T G^-1 j(x)`` for a whole pool,
-row chunk by row chunk (sklearn's ``working_memory``):
+The weak prior ``eps`` on the parameters the regularizer leaves free (the
+biases) is decided in one place, :func:`unpenalized_prior_precision`
+(:ref:`theory-singular-directions`): an unpenalized parameter that no
+training prediction depends on (the bias of a dead hidden unit) would make
+``G`` singular. With it, ``G`` is positive definite for any ``alpha > 0``; a
+direction the data determine moves by about ``eps / curvature``, below 1e-10
+relative for any direction whose curvature is above 1e-2 of the largest.
 
-- ``method="cholesky"``: ``G`` formed once from the training Jacobian (in row
-  chunks) and factorized; a pool chunk costs its Jacobian and one triangular
-  solve. The factor is all it keeps.
-- ``method="cg"``: ``G`` never formed; each pool chunk's system ``G V = J_chunk^T``
-  is solved by conjugate gradients run on all its columns at once, with
-  products ``G V`` from the training Jacobian in row chunks. It keeps the
+:class:`GaussNewtonCovariance` factorizes ``G`` once at fit, in one of three
+ways (:func:`gauss_newton_route` decides), and serves ``j^T G^-1 j`` for a
+pool (row chunk by row chunk, sklearn's ``working_memory``), ``G^-1 B`` for a
+block, and the effective degrees of freedom ``trace(G^-1 J^T W J)``, exactly
+on every route but "cg":
+
+- ``"cholesky"`` (few parameters): ``G`` formed from the training Jacobian in
+  row chunks and factorized; it keeps the (P, P) factor.
+- ``"dual"`` (fewer training rows than parameters, a diagonal ``grad^2 R``):
+  ``G`` is never formed. With ``A = W^1/2 J_pen D_pen^-1/2`` (n, P_pen) and its
+  thin SVD ``A = V diag(s) U^T``, the penalized block inverts in closed form,
+  ``(I + A^T A)^-1 = I - U diag(s^2 / (1 + s^2)) U^T``, and the free block
+  (the biases, ``B = W^1/2 J_free``) through its (m, m) Schur complement
+  ``S = D_free + B^T (I + A A^T)^-1 B``. It keeps ``U`` (P_pen, n): O(n P)
+  memory and O(n^2 P) work, where the primal needs O(P^2) and O(n P^2).
+- ``"cg"`` (many rows and parameters, or a regularizer whose Hessian is not
+  diagonal): ``G`` never formed; each pool chunk's system is solved by
+  Jacobi-preconditioned conjugate gradients on products with the training
+  Jacobian, and the effective dof is a Hutchinson estimate. It keeps the
   training data.
 """
 
@@ -30,23 +48,94 @@ from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._chunking import apply_by_row_chunks
+from ._threads import blas_threads_for
 from ._utils import weighted_gram
 from .regularizers import hessian_product
-from .tangent import _DAMPING_FLOOR, _ILL_CONDITIONED, well_conditioned_cholesky
+from .tangent import _DAMPING_FLOOR, well_conditioned_cholesky
 
-# Up to this many parameters G is formed densely (8 MB) and factorized at fit.
+# Precision of the prior on the unpenalized parameters, relative to the
+# largest diagonal entry of J^T W J (the data's largest curvature along one
+# parameter). Small enough that every determined direction moves by less than
+# 1e-8 relative; large enough that G's condition number stays near 1e10 or
+# below, which float64 factorizations resolve.
+UNPENALIZED_PRIOR_PRECISION = 1e-10
+# Up to this many parameters G is formed densely and factorized at fit.
 GAUSS_NEWTON_DENSE_MAX_PARAMS = 1000
-# Rademacher probes of the Hutchinson trace estimate above that size.
-_N_TRACE_PROBES = 10
+# With at least as many rows as parameters, the dense primal stays exact up
+# to this many parameters (a (P, P) matrix of 8 P^2 bytes: 200 MB at 5000).
+GAUSS_NEWTON_PRIMAL_MAX_PARAMS = 5000
+# Rademacher probes of the Hutchinson trace estimate of the "cg" route.
+_N_TRACE_PROBES = 30
+# A Cholesky pivot squared below this fraction of G's largest diagonal entry
+# (a hundredth of the prior's relative precision) marks G as still singular.
+_STILL_SINGULAR = 1e-2 * UNPENALIZED_PRIOR_PRECISION
+
+
+def unpenalized_prior_precision(data_curvature, unpenalized):
+    """The diagonal ``eps * unpenalized`` added to ``G`` (the weak prior).
+
+    Parameters
+    ----------
+    data_curvature : ndarray of shape (n_params,)
+        The diagonal of ``J^T W J``.
+
+    unpenalized : ndarray of bool, shape (n_params,)
+        The parameters the model's default penalty leaves free (its biases).
+
+    Returns
+    -------
+    prior : ndarray of shape (n_params,)
+        ``UNPENALIZED_PRIOR_PRECISION * max(data_curvature)`` on the
+        unpenalized parameters, 0 elsewhere.
+    """
+    scale = float(np.max(data_curvature, initial=0.0))
+    # No curvature at all (every prediction constant in theta): any positive
+    # scale makes G invertible; the variance is then the prior's.
+    scale = scale if scale > 0 else 1.0
+    return UNPENALIZED_PRIOR_PRECISION * scale * np.asarray(unpenalized, dtype=float)
+
+
+def gauss_newton_route(n_samples, n_params, n_free, diagonal_regularizer):
+    """The factorization of ``G`` that serves variance, solves and dof.
+
+    Parameters
+    ----------
+    n_samples : int
+        Training rows (with a non-zero weight).
+
+    n_params : int
+        Parameters ``P``.
+
+    n_free : int
+        Parameters with no curvature from the regularizer (the biases).
+
+    diagonal_regularizer : bool
+        Whether ``grad^2 R`` is diagonal (the default L2 penalty).
+
+    Returns
+    -------
+    route : {"cholesky", "dual", "cg"}
+    """
+    if n_params <= GAUSS_NEWTON_DENSE_MAX_PARAMS:
+        return "cholesky"
+    if diagonal_regularizer and n_samples <= n_params - n_free:
+        return "dual"
+    if n_params <= GAUSS_NEWTON_PRIMAL_MAX_PARAMS:
+        return "cholesky"
+    return "cg"
 
 
 class GaussNewtonCovariance:
-    """``j(x)^T G^-1 j(x)`` with ``G`` the Gauss-Newton Hessian at ``theta*``.
+    """``j(x)^T G^-1 j(x)``, ``G^-1 B`` and ``trace(G^-1 J^T W J)`` at ``theta*``.
+
+    ``G = J^T W J + grad^2 R + eps * diag(unpenalized)`` is the Gauss-Newton
+    Hessian with the weak prior of :func:`unpenalized_prior_precision` on the
+    model's unpenalized parameters.
 
     Parameters
     ----------
     model : model object
-        With ``jacobian(params, X)``.
+        With ``jacobian(params, X)`` and ``penalized``.
 
     regularizer : regularizer object
         Supplies ``grad^2 R``: ``hessian_diagonal(alpha)`` when it has one,
@@ -64,69 +153,199 @@ class GaussNewtonCovariance:
     params : ndarray of shape (n_params,)
         The fitted parameters ``theta*``.
 
-    method : {"auto", "cholesky", "cg"}, default="auto"
-        "auto": "cholesky" up to ``GAUSS_NEWTON_DENSE_MAX_PARAMS`` parameters,
-        "cg" above.
+    method : {"auto", "cholesky", "dual", "cg"}, default="auto"
+        "auto": :func:`gauss_newton_route`. "dual" needs a diagonal
+        ``grad^2 R`` that is positive on every parameter but the free ones,
+        and fewer rows than penalized parameters.
 
-    cg_tol : float, default=1e-8
+    cg_tol : float, default=1e-10
         Relative residual at which conjugate gradients stop, per column.
 
-    Notes
-    -----
-    ``G`` is singular when an unpenalized parameter leaves every prediction
-    unchanged (the bias of a dead hidden unit). Such a ``G`` is damped to
-    ``G + lambda I`` with ``lambda = 1e-6 * largest diagonal entry`` (a pivot
-    below ``1e-10`` of it counts as singular), with a warning: the variance
-    along the flat direction is then the damping's, not infinite.
+    Attributes
+    ----------
+    method : str
+        The route taken.
 
-    ``effective_dof`` is ``trace(G^-1 J^T W J)``, the trace of the hat matrix
-    of the model linearized at ``theta*``: exact with the Cholesky factor, a
-    Hutchinson estimate (10 Rademacher probes, fixed seed) with "cg".
+    prior_precision : ndarray of shape (n_params,)
+        The prior's diagonal ``eps * unpenalized``.
+
+    damping : float
+        ``lambda`` of ``G + lambda I``: 0 unless ``G`` is still singular (an
+        ``alpha = 0`` fit leaves penalized directions free), then with a
+        warning.
+
+    effective_dof : float
+        ``trace(G^-1 J^T W J)``; a Hutchinson estimate on the "cg" route.
     """
 
     def __init__(
-        self, model, regularizer, alpha, X, sample_weight, params, method="auto", cg_tol=1e-8
+        self, model, regularizer, alpha, X, sample_weight, params, method="auto", cg_tol=1e-10
     ):
-        n_params = params.size
-        if method == "auto":
-            method = "cholesky" if n_params <= GAUSS_NEWTON_DENSE_MAX_PARAMS else "cg"
         self.model = model
         self.params = params
-        self.method = method
         self.cg_tol = cg_tol
         self.damping = 0.0
-        if method == "cholesky":
-            self.cholesky = self._factorize(regularizer, alpha, X, sample_weight)
-        else:
-            self.regularizer, self.alpha = regularizer, alpha
-            self.X, self.sample_weight = X, sample_weight
-            self.effective_dof = self._hutchinson_effective_dof()
+        n_params = params.size
+        unpenalized = ~np.asarray(model.penalized, dtype=bool)
+        regularizer_diagonal = (
+            np.asarray(regularizer.hessian_diagonal(alpha), dtype=float) * np.ones(n_params)
+            if hasattr(regularizer, "hessian_diagonal")
+            else None
+        )
+        data_curvature = self._data_curvature(X, sample_weight)
+        self.prior_precision = unpenalized_prior_precision(data_curvature, unpenalized)
+        if method == "auto":
+            n_free = (
+                int(np.sum(regularizer_diagonal <= 0)) if regularizer_diagonal is not None else 0
+            )
+            method = gauss_newton_route(
+                int(np.count_nonzero(sample_weight)), n_params, n_free,
+                regularizer_diagonal is not None,
+            )
+        self.method = method
+        # The largest product of each route, for the BLAS threads it deserves.
+        n_samples = X.shape[0]
+        with blas_threads_for(2.0 * n_samples * n_params * min(n_samples, n_params)):
+            if method == "cholesky":
+                self._factorize_primal(regularizer, alpha, X, sample_weight)
+            elif method == "dual":
+                self._factorize_dual(regularizer_diagonal, X, sample_weight)
+            else:
+                self.regularizer, self.alpha = regularizer, alpha
+                self.X, self.sample_weight = X, sample_weight
+                self._jacobi = data_curvature + self._regularizer_diagonal(n_params)
+                self._jacobi += self.prior_precision
+                self.effective_dof = self._hutchinson_effective_dof()
 
-    # -- G, densely or as a product ----------------------------------------
+    # -- shared pieces -------------------------------------------------------
     def _training_chunks(self, X, n_columns):
         """Row batches of the training set sized for a Jacobian chunk and a product."""
         row_bytes = 8 * (self.params.size + n_columns + 2)
         return gen_batches(X.shape[0], get_chunk_n_rows(row_bytes, max_n_rows=X.shape[0]))
 
-    def _factorize(self, regularizer, alpha, X, sample_weight):
+    def _data_curvature(self, X, sample_weight):
+        """The diagonal of ``J^T W J``, from the Jacobian in row chunks."""
+        diagonal = np.zeros(self.params.size)
+        for rows in self._training_chunks(X, 0):
+            J = self.model.jacobian(self.params, X[rows])
+            diagonal += sample_weight[rows] @ (J * J)
+        return diagonal
+
+    def _regularizer_diagonal(self, n_params):
+        if hasattr(self.regularizer, "hessian_diagonal"):
+            return np.asarray(self.regularizer.hessian_diagonal(self.alpha)) * np.ones(n_params)
+        # The diagonal of a general grad^2 R, one unit direction at a time
+        # in blocks (preconditioning needs only its rough size).
+        diagonal = np.empty(n_params)
+        for cols in gen_batches(n_params, 256):
+            eye = np.zeros((n_params, cols.stop - cols.start))
+            eye[np.arange(cols.start, cols.stop), np.arange(eye.shape[1])] = 1.0
+            block = hessian_product(self.regularizer, self.alpha, self.params, eye)
+            diagonal[cols] = block[np.arange(cols.start, cols.stop), np.arange(eye.shape[1])]
+        return np.maximum(diagonal, 0.0)
+
+    def _jacobian(self, X):
+        return self.model.jacobian(self.params, X.astype(np.float64, copy=False))
+
+    # -- "cholesky": G formed densely ---------------------------------------
+    def _factorize_primal(self, regularizer, alpha, X, sample_weight):
         n_params = self.params.size
         G = np.zeros((n_params, n_params))
         for rows in self._training_chunks(X, n_params):
             G += weighted_gram(self.model.jacobian(self.params, X[rows]), sample_weight[rows])
         gauss_newton = G.copy()  # J^T W J alone, for the effective dof
         G += hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+        G.flat[:: n_params + 1] += self.prior_precision
         G = 0.5 * (G + G.T)
-        cholesky = well_conditioned_cholesky(G)
+        # A pivot far below the prior's precision: a direction neither the
+        # data, the penalty nor the prior determines.
+        cholesky = well_conditioned_cholesky(G, _STILL_SINGULAR)
         if cholesky is None:
             self.damping = _DAMPING_FLOOR * (float(np.abs(np.diag(G)).max()) or 1.0)
             _warn_damped(self.damping)
             G.flat[:: n_params + 1] += self.damping
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)
+        self.cholesky = cholesky
         self.effective_dof = float(
             np.trace(linalg.cho_solve((cholesky, True), gauss_newton, check_finite=False))
         )
-        return cholesky
 
+    # -- "dual": n x n systems -----------------------------------------------
+    def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
+        diagonal = regularizer_diagonal + self.prior_precision
+        free = regularizer_diagonal <= 0
+        if np.any(diagonal[free] <= 0):
+            raise ValueError(
+                "method='dual' needs a positive prior or penalty on every "
+                "parameter; use method='cholesky' or 'cg'."
+            )
+        self._free = free
+        self._scale = np.sqrt(diagonal[~free])
+        self._free_diagonal = diagonal[free]
+        J = self.model.jacobian(self.params, X)
+        J *= np.sqrt(sample_weight)[:, None]
+        # A = W^1/2 J_pen D_pen^-1/2 = V diag(s) U^T.
+        V, s, Ut = linalg.svd(
+            J[:, ~free] / self._scale, full_matrices=False, check_finite=False,
+            lapack_driver="gesdd",
+        )
+        if s.size < J.shape[0]:
+            raise ValueError(
+                "method='dual' needs fewer training rows than penalized parameters; "
+                "use method='cholesky' or 'cg'."
+            )
+        self._U = np.ascontiguousarray(Ut.T)
+        self._s = s
+        shrink = 1.0 / (1.0 + s**2)
+        # B in V's basis: (I + A A^T)^-1 = V diag(shrink) V^T, since V is square.
+        self._B_V = V.T @ J[:, free]
+        schur = np.diag(self._free_diagonal) + self._B_V.T @ (shrink[:, None] * self._B_V)
+        self._schur_cholesky = linalg.cholesky(
+            0.5 * (schur + schur.T), lower=True, check_finite=False
+        )
+        # trace of the hat matrix, I - N + N B S^-1 B^T N with N = (I + A A^T)^-1:
+        # sum s^2 / (1 + s^2) without cancellation, plus the free block's share.
+        NB = shrink[:, None] * self._B_V
+        free_share = linalg.solve_triangular(
+            self._schur_cholesky, NB.T, lower=True, check_finite=False
+        )
+        self.effective_dof = float(np.sum(s**2 * shrink) + np.sum(free_share**2))
+
+    def _dual_parts(self, rhs):
+        """``(rho, c, w, x_free)`` for the columns of ``rhs`` (P, k).
+
+        ``rho = D_pen^-1/2 rhs_pen``, ``c = U^T rho``, ``w = rhs_free - B^T N A
+        rho`` (``N = (I + A A^T)^-1``) and ``x_free = S^-1 w``, the free block
+        of ``G^-1 rhs`` by block elimination.
+        """
+        rho = rhs[~self._free] / self._scale[:, None]
+        c = self._U.T @ rho
+        shrink = 1.0 / (1.0 + self._s**2)
+        # N A = V diag(s / (1 + s^2)) U^T.
+        w = rhs[self._free] - self._B_V.T @ ((self._s * shrink)[:, None] * c)
+        x_free = linalg.cho_solve((self._schur_cholesky, True), w, check_finite=False)
+        return rho, c, w, x_free
+
+    def _dual_solve(self, rhs):
+        rho, c, _, x_free = self._dual_parts(rhs)
+        s, shrink = self._s, 1.0 / (1.0 + self._s**2)
+        # x_pen = (I + A^T A)^-1 (rho - A^T B x_free), both terms in U's basis.
+        back = (s**2 * shrink)[:, None] * c + (s * shrink)[:, None] * (self._B_V @ x_free)
+        x = np.empty_like(rhs)
+        x[~self._free] = (rho - self._U @ back) / self._scale[:, None]
+        x[self._free] = x_free
+        return x
+
+    def _dual_quadratic_form(self, J):
+        rho, c, w, x_free = self._dual_parts(J.T)
+        # (I + A^T A)^-1 = (I - U U^T) + U diag(shrink) U^T; the orthogonal part
+        # formed explicitly, not as ||rho||^2 - ||c||^2, which would cancel.
+        orthogonal = rho - self._U @ c
+        shrink = 1.0 / (1.0 + self._s**2)
+        penalized = np.einsum("ij,ij->j", orthogonal, orthogonal) + shrink @ (c * c)
+        return penalized + np.einsum("ij,ij->j", w, x_free)
+
+    # -- "cg": products only -----------------------------------------------
     def _hutchinson_effective_dof(self):
         """``trace(G^-1 J^T W J)`` from Rademacher probes (a fixed seed: reproducible)."""
         probes = np.random.RandomState(0).choice(
@@ -135,7 +354,8 @@ class GaussNewtonCovariance:
         solved = self._block_cg(self._data_matmat(probes))
         estimate = np.einsum("ij,ij->j", probes, solved).mean()
         # The estimate's own noise can leave the range a hat matrix's trace takes.
-        return float(np.clip(estimate, 0.0, self.params.size))
+        n_rows = int(np.count_nonzero(self.sample_weight))
+        return float(np.clip(estimate, 0.0, min(n_rows, self.params.size)))
 
     def _data_matmat(self, V):
         """``J^T W J V``, the data's part of ``G V``, in row chunks."""
@@ -148,9 +368,68 @@ class GaussNewtonCovariance:
     def _matmat(self, V):
         """``G V`` for a (n_params, k) block ``V``, never forming ``G``."""
         GV = self._data_matmat(V) + hessian_product(self.regularizer, self.alpha, self.params, V)
-        return GV + self.damping * V
+        return GV + (self.prior_precision[:, None] + self.damping) * V
 
-    # -- the quadratic form ------------------------------------------------
+    def _block_cg(self, B):
+        """Solve ``G V = B`` column by column, all columns in each step.
+
+        Jacobi-preconditioned: each column follows its own preconditioned
+        conjugate gradient recursion and stops once its residual is below
+        ``cg_tol`` relative to its right-hand side.
+        """
+        inverse_diagonal = 1.0 / self._jacobi[:, None]
+        V = np.zeros_like(B)
+        R = B.copy()
+        Z = inverse_diagonal * R
+        D = Z.copy()
+        rz = np.einsum("ij,ij->j", R, Z)
+        stop = self.cg_tol**2 * np.einsum("ij,ij->j", B, B)
+        active = np.einsum("ij,ij->j", R, R) > stop
+        maxiter = 10 * self.params.size
+        for _ in range(maxiter):
+            if not active.any():
+                return V
+            cols = np.flatnonzero(active)
+            Dc = D[:, cols]
+            GD = self._matmat(Dc)
+            # G is positive definite (the prior), so the curvature is positive.
+            step = rz[cols] / np.einsum("ij,ij->j", Dc, GD)
+            V[:, cols] += step * Dc
+            R[:, cols] -= step * GD
+            Zc = inverse_diagonal * R[:, cols]
+            rz_new = np.einsum("ij,ij->j", R[:, cols], Zc)
+            D[:, cols] = Zc + (rz_new / rz[cols]) * Dc
+            rz[cols] = rz_new
+            active[cols] = np.einsum("ij,ij->j", R[:, cols], R[:, cols]) > stop[cols]
+        warnings.warn(
+            f"Conjugate gradients on the Gauss-Newton Hessian did not reach "
+            f"tol={self.cg_tol} in {maxiter} products; the predictive std is approximate.",
+            UserWarning,
+        )
+        return V
+
+    # -- the public face -----------------------------------------------------
+    def solve(self, B):
+        """``G^-1 B`` for ``B`` of shape (n_params,) or (n_params, k).
+
+        Parameters
+        ----------
+        B : ndarray of shape (n_params,) or (n_params, k)
+
+        Returns
+        -------
+        solution : ndarray of the shape of ``B``
+        """
+        B = np.asarray(B, dtype=np.float64)
+        block = B[:, None] if B.ndim == 1 else B
+        if self.method == "cholesky":
+            solution = linalg.cho_solve((self.cholesky, True), block, check_finite=False)
+        elif self.method == "dual":
+            solution = self._dual_solve(block)
+        else:
+            solution = self._block_cg(block)
+        return solution[:, 0] if B.ndim == 1 else solution
+
     def inverse_quadratic_form(self, X):
         """``j(x)^T G^-1 j(x)`` for every row ``x`` of ``X``.
 
@@ -163,66 +442,29 @@ class GaussNewtonCovariance:
         -------
         quadratic_form : ndarray of shape (n_samples,)
         """
-        # A chunk holds its Jacobian and a solve of the same size (CG: four).
-        n_blocks = 2 if self.method == "cholesky" else 5
+        # A chunk holds its Jacobian and a solve of the same size (CG: five).
+        n_blocks = {"cholesky": 2, "dual": 3}.get(self.method, 5)
         return apply_by_row_chunks(
             self._chunk_quadratic_form, X, row_bytes=8 * n_blocks * (self.params.size + 1)
         )
 
     def _chunk_quadratic_form(self, X):
-        X = X.astype(np.float64, copy=False)
-        J = self.model.jacobian(self.params, X)
+        J = self._jacobian(X)
         if self.method == "cholesky":
             # ||L^-1 j(x)||^2, the whole chunk in one triangular solve.
             Z = linalg.solve_triangular(self.cholesky, J.T, lower=True, check_finite=False)
             return np.einsum("ij,ij->j", Z, Z)
+        if self.method == "dual":
+            return self._dual_quadratic_form(J)
         B = J.T
         return np.einsum("ij,ij->j", B, self._block_cg(B))
-
-    def _block_cg(self, B):
-        """Solve ``G V = B`` column by column, all columns in each step.
-
-        Each column follows its own conjugate gradient recursion (its own step
-        and direction coefficients); a column stops once its residual is
-        below ``cg_tol`` relative to its right-hand side.
-        """
-        V = np.zeros_like(B)
-        R = B.copy()
-        D = R.copy()
-        rr = np.einsum("ij,ij->j", R, R)
-        stop = self.cg_tol**2 * rr
-        active = rr > stop
-        maxiter = 10 * self.params.size
-        for _ in range(maxiter):
-            if not active.any():
-                return V
-            cols = np.flatnonzero(active)
-            Dc = D[:, cols]
-            GD = self._matmat(Dc)
-            curvature = np.einsum("ij,ij->j", Dc, GD)
-            # G is positive semi-definite: zero curvature means the column's
-            # residual lies in a flat direction; stop it there.
-            flat = curvature <= _ILL_CONDITIONED * np.einsum("ij,ij->j", Dc, Dc)
-            step = np.where(flat, 0.0, rr[cols] / np.where(flat, 1.0, curvature))
-            V[:, cols] += step * Dc
-            R[:, cols] -= step * GD
-            rr_new = np.einsum("ij,ij->j", R[:, cols], R[:, cols])
-            D[:, cols] = R[:, cols] + (rr_new / rr[cols]) * Dc
-            rr[cols] = rr_new
-            active[cols] = (rr_new > stop[cols]) & ~flat
-        warnings.warn(
-            f"Conjugate gradients on the Gauss-Newton Hessian did not reach "
-            f"tol={self.cg_tol} in {maxiter} products; the predictive std is approximate.",
-            UserWarning,
-        )
-        return V
 
 
 def _warn_damped(damping):
     warnings.warn(
-        "The Gauss-Newton Hessian is singular at the fitted parameters: an "
-        "unpenalized parameter (such as the bias of a dead hidden unit) leaves "
-        "every prediction unchanged. The predictive variance uses "
-        f"G + {damping:.3g} I. Use fewer hidden units or another random_state.",
+        "The Gauss-Newton Hessian is singular at the fitted parameters: a "
+        "penalized parameter that no training prediction depends on has no "
+        "curvature when alpha=0 (or under a regularizer that leaves it free). "
+        f"The predictive variance uses G + {damping:.3g} I. Use alpha > 0.",
         UserWarning,
     )

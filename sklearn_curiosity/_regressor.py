@@ -19,7 +19,13 @@ from sklearn.utils.validation import (
 from ._chunking import apply_by_row_chunks
 from ._laplace import GaussNewtonCovariance
 from ._ridge import fit_ridge
-from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
+from ._threads import blas_threads_for
+from ._training import (
+    ObjectiveHessianProduct,
+    largest_product_flops,
+    train_lbfgs,
+    train_minibatch,
+)
 from ._utils import fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
@@ -450,49 +456,65 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         options = check_tangent_options(tangent_solver, self.tangent_options)
 
         tangent = None
-        if self.solver == "lbfgs":
-            params, n_iter = train_lbfgs(
-                model, regularizer, alpha, X, y, sample_weight, params, self.max_iter, self.tol
-            )
-        else:
-            params, tangent, n_iter = train_minibatch(
-                model,
-                regularizer,
-                alpha,
-                X,
-                y,
-                sample_weight,
-                params,
-                solver=self.solver,
-                batch_size=self.batch_size,
-                learning_rate_init=self.learning_rate_init,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                random_state=random_state,
-                track_tangent=tangent_solver == "forward",
-                tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
-            )
+        # Training's products are (rows, fan_in) x (fan_in, fan_out): below
+        # SMALL_PRODUCT_FLOPS a second BLAS thread costs more than it saves.
+        batch_rows = X.shape[0] if self.solver == "lbfgs" else min(
+            X.shape[0], 200 if self.batch_size == "auto" else self.batch_size
+        )
+        with blas_threads_for(largest_product_flops(model, batch_rows)):
+            if self.solver == "lbfgs":
+                params, n_iter = train_lbfgs(
+                    model, regularizer, alpha, X, y, sample_weight, params, self.max_iter,
+                    self.tol,
+                )
+            else:
+                params, tangent, n_iter = train_minibatch(
+                    model,
+                    regularizer,
+                    alpha,
+                    X,
+                    y,
+                    sample_weight,
+                    params,
+                    solver=self.solver,
+                    batch_size=self.batch_size,
+                    learning_rate_init=self.learning_rate_init,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    random_state=random_state,
+                    track_tangent=tangent_solver == "forward",
+                    tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
+                )
+
+        # One factorization of the Gauss-Newton Hessian serves the predictive
+        # variance, the effective dof and, as its preconditioner, the "cg"
+        # tangent (the exact Hessian differs from it by the residual term).
+        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
+        dof = self._laplace.effective_dof
 
         hvp = ObjectiveHessianProduct(model, regularizer, alpha, X, y, sample_weight, params)
         # "forward" and "lissa" need no solve with it; their Hessian object
         # solves with CG, so that scores and queries that need H^-1 still work.
         cg_options = options if tangent_solver == "cg" else {}
-        hessian = NetworkHessian(
-            hvp, n_params, "exact" if tangent_solver == "exact" else "cg",
-            cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
-        )
-        if tangent_solver == "lissa":
-            rhs = regularizer.alpha_gradient(params, alpha=alpha)
-            tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
-        if tangent is None:
-            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
-
-        residuals = model.predict(params, X) - y
+        exact = tangent_solver == "exact"
+        # "exact" forms H by products of (n, P) blocks with (P, P); "cg" and
+        # the others run one layer's product per Hessian-vector product.
+        with blas_threads_for(
+            2.0 * X.shape[0] * n_params**2 if exact
+            else largest_product_flops(model, X.shape[0])
+        ):
+            hessian = NetworkHessian(
+                hvp, n_params, "exact" if exact else "cg",
+                cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
+                preconditioner=self._laplace.solve,
+            )
+            if tangent_solver == "lissa":
+                rhs = regularizer.alpha_gradient(params, alpha=alpha)
+                tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
+            if tangent is None:
+                tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+            residuals = model.predict(params, X) - y
         weighted_rss = float(sample_weight @ residuals**2)
-        # Factorized now, beside the fit's other O(n p^2) work: up to 1000
-        # parameters a fitted (or unpickled) estimator keeps only the factor.
-        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
-        dof = self._laplace.effective_dof
         self.tangent_solver_ = tangent_solver
         self.n_iter_ = n_iter
         return model, regularizer, params, hessian, tangent, weighted_rss, dof
