@@ -33,9 +33,9 @@ on every route but "cg":
   memory and O(n^2 P) work, where the primal needs O(P^2) and O(n P^2).
 - ``"cg"`` (many rows and parameters, or a regularizer whose Hessian is not
   diagonal): ``G`` never formed; each pool chunk's system is solved by
-  Jacobi-preconditioned conjugate gradients on products with the training
-  Jacobian, and the effective dof is a Hutchinson estimate. It keeps the
-  training data.
+  conjugate gradients on products with the training Jacobian, preconditioned
+  by the dual of a fixed sample of rows, and the effective dof is a Hutchinson
+  estimate in sample space. It keeps the training data.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -64,6 +64,8 @@ GAUSS_NEWTON_DENSE_MAX_PARAMS = 1000
 # With at least as many rows as parameters, the dense primal stays exact up
 # to this many parameters (a (P, P) matrix of 8 P^2 bytes: 200 MB at 5000).
 GAUSS_NEWTON_PRIMAL_MAX_PARAMS = 5000
+# Rows of the sampled dual that preconditions the "cg" route.
+_PRECONDITIONER_ROWS = 1000
 # Rademacher probes of the Hutchinson trace estimate of the "cg" route.
 _N_TRACE_PROBES = 30
 # A Cholesky pivot squared below this fraction of G's largest diagonal entry
@@ -213,8 +215,7 @@ class GaussNewtonCovariance:
             else:
                 self.regularizer, self.alpha = regularizer, alpha
                 self.X, self.sample_weight = X, sample_weight
-                self._jacobi = data_curvature + self._regularizer_diagonal(n_params)
-                self._jacobi += self.prior_precision
+                self._preconditioner = self._sampled_dual(data_curvature, X, sample_weight)
                 self.effective_dof = self._hutchinson_effective_dof()
 
     # -- shared pieces -------------------------------------------------------
@@ -272,90 +273,72 @@ class GaussNewtonCovariance:
 
     # -- "dual": n x n systems -----------------------------------------------
     def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
-        diagonal = regularizer_diagonal + self.prior_precision
-        free = regularizer_diagonal <= 0
-        if np.any(diagonal[free] <= 0):
-            raise ValueError(
-                "method='dual' needs a positive prior or penalty on every "
-                "parameter; use method='cholesky' or 'cg'."
-            )
-        self._free = free
-        self._scale = np.sqrt(diagonal[~free])
-        self._free_diagonal = diagonal[free]
         J = self.model.jacobian(self.params, X)
         J *= np.sqrt(sample_weight)[:, None]
-        # A = W^1/2 J_pen D_pen^-1/2 = V diag(s) U^T.
-        V, s, Ut = linalg.svd(
-            J[:, ~free] / self._scale, full_matrices=False, check_finite=False,
-            lapack_driver="gesdd",
+        self._dual = _DualFactor(
+            J, regularizer_diagonal + self.prior_precision, free=regularizer_diagonal <= 0
         )
-        if s.size < J.shape[0]:
-            raise ValueError(
-                "method='dual' needs fewer training rows than penalized parameters; "
-                "use method='cholesky' or 'cg'."
-            )
-        self._U = np.ascontiguousarray(Ut.T)
-        self._s = s
-        shrink = 1.0 / (1.0 + s**2)
-        # B in V's basis: (I + A A^T)^-1 = V diag(shrink) V^T, since V is square.
-        self._B_V = V.T @ J[:, free]
-        schur = np.diag(self._free_diagonal) + self._B_V.T @ (shrink[:, None] * self._B_V)
-        self._schur_cholesky = linalg.cholesky(
-            0.5 * (schur + schur.T), lower=True, check_finite=False
-        )
-        # trace of the hat matrix, I - N + N B S^-1 B^T N with N = (I + A A^T)^-1:
-        # sum s^2 / (1 + s^2) without cancellation, plus the free block's share.
-        NB = shrink[:, None] * self._B_V
-        free_share = linalg.solve_triangular(
-            self._schur_cholesky, NB.T, lower=True, check_finite=False
-        )
-        self.effective_dof = float(np.sum(s**2 * shrink) + np.sum(free_share**2))
-
-    def _dual_parts(self, rhs):
-        """``(rho, c, w, x_free)`` for the columns of ``rhs`` (P, k).
-
-        ``rho = D_pen^-1/2 rhs_pen``, ``c = U^T rho``, ``w = rhs_free - B^T N A
-        rho`` (``N = (I + A A^T)^-1``) and ``x_free = S^-1 w``, the free block
-        of ``G^-1 rhs`` by block elimination.
-        """
-        rho = rhs[~self._free] / self._scale[:, None]
-        c = self._U.T @ rho
-        shrink = 1.0 / (1.0 + self._s**2)
-        # N A = V diag(s / (1 + s^2)) U^T.
-        w = rhs[self._free] - self._B_V.T @ ((self._s * shrink)[:, None] * c)
-        x_free = linalg.cho_solve((self._schur_cholesky, True), w, check_finite=False)
-        return rho, c, w, x_free
-
-    def _dual_solve(self, rhs):
-        rho, c, _, x_free = self._dual_parts(rhs)
-        s, shrink = self._s, 1.0 / (1.0 + self._s**2)
-        # x_pen = (I + A^T A)^-1 (rho - A^T B x_free), both terms in U's basis.
-        back = (s**2 * shrink)[:, None] * c + (s * shrink)[:, None] * (self._B_V @ x_free)
-        x = np.empty_like(rhs)
-        x[~self._free] = (rho - self._U @ back) / self._scale[:, None]
-        x[self._free] = x_free
-        return x
-
-    def _dual_quadratic_form(self, J):
-        rho, c, w, x_free = self._dual_parts(J.T)
-        # (I + A^T A)^-1 = (I - U U^T) + U diag(shrink) U^T; the orthogonal part
-        # formed explicitly, not as ||rho||^2 - ||c||^2, which would cancel.
-        orthogonal = rho - self._U @ c
-        shrink = 1.0 / (1.0 + self._s**2)
-        penalized = np.einsum("ij,ij->j", orthogonal, orthogonal) + shrink @ (c * c)
-        return penalized + np.einsum("ij,ij->j", w, x_free)
+        self.effective_dof = self._dual.trace_hat()
 
     # -- "cg": products only -----------------------------------------------
     def _hutchinson_effective_dof(self):
-        """``trace(G^-1 J^T W J)`` from Rademacher probes (a fixed seed: reproducible)."""
+        """``trace(W^1/2 J G^-1 J^T W^1/2)``, the hat matrix's trace, from probes.
+
+        Rademacher probes in sample space (a fixed seed: reproducible). The
+        hat matrix is symmetric with eigenvalues in [0, 1], so each probe's
+        variance is at most twice the dof; the parameter-space form
+        ``trace(G^-1 J^T W J)`` is not symmetric, and its variance can be
+        huge where ``G`` has nearly flat directions.
+        """
         probes = np.random.RandomState(0).choice(
-            [-1.0, 1.0], size=(self.params.size, _N_TRACE_PROBES)
+            [-1.0, 1.0], size=(self.X.shape[0], _N_TRACE_PROBES)
         )
-        solved = self._block_cg(self._data_matmat(probes))
-        estimate = np.einsum("ij,ij->j", probes, solved).mean()
-        # The estimate's own noise can leave the range a hat matrix's trace takes.
+        root_weight = np.sqrt(self.sample_weight)[:, None]
+        solved = self._block_cg(self._jacobian_transpose_matmat(root_weight * probes))
+        estimate = np.einsum("ij,ij->j", root_weight * probes, self._jacobian_matmat(solved))
         n_rows = int(np.count_nonzero(self.sample_weight))
-        return float(np.clip(estimate, 0.0, min(n_rows, self.params.size)))
+        # The estimate's own noise can leave the range a hat matrix's trace takes.
+        return float(np.clip(estimate.mean(), 0.0, min(n_rows, self.params.size)))
+
+    def _jacobian_transpose_matmat(self, Z):
+        """``J^T Z`` for a (n_samples, k) block, in row chunks."""
+        JtZ = np.zeros((self.params.size, Z.shape[1]))
+        for rows in self._training_chunks(self.X, Z.shape[1]):
+            JtZ += self.model.jacobian(self.params, self.X[rows]).T @ Z[rows]
+        return JtZ
+
+    def _jacobian_matmat(self, V):
+        """``J V`` for a (n_params, k) block, in row chunks."""
+        JV = np.empty((self.X.shape[0], V.shape[1]))
+        for rows in self._training_chunks(self.X, V.shape[1]):
+            JV[rows] = self.model.jacobian(self.params, self.X[rows]) @ V
+        return JV
+
+    def _sampled_dual(self, data_curvature, X, sample_weight):
+        """The dual factor of ``G`` from a fixed sample of rows: a preconditioner.
+
+        ``J_k^T W_k J_k`` of ``k`` rows, scaled to the whole weight, captures
+        the data's largest curvatures, which make ``G`` ill-conditioned;
+        ``grad^2 R`` enters by its diagonal. Returns None (Jacobi instead) when
+        too few parameters are penalized for a dual.
+        """
+        n_params = self.params.size
+        regularizer_diagonal = self._regularizer_diagonal(n_params)
+        free = regularizer_diagonal <= 0
+        diagonal = regularizer_diagonal + self.prior_precision
+        # A free parameter the prior does not cover (alpha=0): any positive
+        # entry keeps the preconditioner positive definite.
+        diagonal[diagonal <= 0] = UNPENALIZED_PRIOR_PRECISION * (data_curvature.max() or 1.0)
+        rows = np.flatnonzero(sample_weight)
+        n_rows = min(rows.size, int(np.sum(~free)) - 1, _PRECONDITIONER_ROWS)
+        self._jacobi = data_curvature + diagonal
+        if n_rows < 1:
+            return None
+        rows = np.sort(np.random.RandomState(0).choice(rows, n_rows, replace=False))
+        weights = sample_weight[rows] * (sample_weight.sum() / sample_weight[rows].sum())
+        J = self.model.jacobian(self.params, X[rows])
+        J *= np.sqrt(weights)[:, None]
+        return _DualFactor(J, diagonal, free)
 
     def _data_matmat(self, V):
         """``J^T W J V``, the data's part of ``G V``, in row chunks."""
@@ -373,14 +356,22 @@ class GaussNewtonCovariance:
     def _block_cg(self, B):
         """Solve ``G V = B`` column by column, all columns in each step.
 
-        Jacobi-preconditioned: each column follows its own preconditioned
-        conjugate gradient recursion and stops once its residual is below
-        ``cg_tol`` relative to its right-hand side.
+        Preconditioned by the dual of a sample of rows (Jacobi when there is
+        none): each column follows its own preconditioned conjugate gradient
+        recursion and stops once its residual is below ``cg_tol`` relative to
+        its right-hand side.
         """
-        inverse_diagonal = 1.0 / self._jacobi[:, None]
+        if self._preconditioner is not None:
+            precondition = self._preconditioner.solve
+        else:
+            inverse_diagonal = 1.0 / self._jacobi[:, None]
+
+            def precondition(R):
+                return inverse_diagonal * R
+
         V = np.zeros_like(B)
         R = B.copy()
-        Z = inverse_diagonal * R
+        Z = precondition(R)
         D = Z.copy()
         rz = np.einsum("ij,ij->j", R, Z)
         stop = self.cg_tol**2 * np.einsum("ij,ij->j", B, B)
@@ -396,7 +387,7 @@ class GaussNewtonCovariance:
             step = rz[cols] / np.einsum("ij,ij->j", Dc, GD)
             V[:, cols] += step * Dc
             R[:, cols] -= step * GD
-            Zc = inverse_diagonal * R[:, cols]
+            Zc = precondition(R[:, cols])
             rz_new = np.einsum("ij,ij->j", R[:, cols], Zc)
             D[:, cols] = Zc + (rz_new / rz[cols]) * Dc
             rz[cols] = rz_new
@@ -425,7 +416,7 @@ class GaussNewtonCovariance:
         if self.method == "cholesky":
             solution = linalg.cho_solve((self.cholesky, True), block, check_finite=False)
         elif self.method == "dual":
-            solution = self._dual_solve(block)
+            solution = self._dual.solve(block)
         else:
             solution = self._block_cg(block)
         return solution[:, 0] if B.ndim == 1 else solution
@@ -455,9 +446,100 @@ class GaussNewtonCovariance:
             Z = linalg.solve_triangular(self.cholesky, J.T, lower=True, check_finite=False)
             return np.einsum("ij,ij->j", Z, Z)
         if self.method == "dual":
-            return self._dual_quadratic_form(J)
+            return self._dual.quadratic_form(J)
         B = J.T
         return np.einsum("ij,ij->j", B, self._block_cg(B))
+
+
+
+class _DualFactor:
+    """``G = Jw^T Jw + diag(d)`` through n x n systems (``Jw = W^1/2 J``, n rows).
+
+    The parameters split into the penalized ones and the ``free`` ones (no
+    curvature from the regularizer: the biases, whose ``d`` is the prior's). With
+    ``A = Jw_pen diag(d_pen)^-1/2 = V diag(s) U^T`` (thin SVD, ``V`` square),
+    ``(I + A^T A)^-1 = I - U diag(s^2 / (1 + s^2)) U^T`` and the free block
+    ``B = Jw_free`` enters through its Schur complement
+    ``S = diag(d_free) + B^T (I + A A^T)^-1 B`` (m x m). Keeping the free block
+    apart keeps the tiny ``eps`` out of the SVD: both factorizations stay
+    well conditioned, and each small entry of ``S`` keeps its relative
+    accuracy.
+    """
+
+    def __init__(self, weighted_jacobian, diagonal, free):
+        diagonal = np.asarray(diagonal, dtype=float)
+        if np.any(diagonal <= 0):
+            raise ValueError(
+                "method='dual' needs a positive penalty or prior on every parameter "
+                "(alpha > 0); use method='cholesky' or 'cg'."
+            )
+        self.free = np.asarray(free, dtype=bool)
+        self.scale = np.sqrt(diagonal[~self.free])
+        n_samples = weighted_jacobian.shape[0]
+        V, s, Ut = linalg.svd(
+            weighted_jacobian[:, ~self.free] / self.scale, full_matrices=False,
+            check_finite=False, lapack_driver="gesdd",
+        )
+        if s.size < n_samples:
+            raise ValueError(
+                "method='dual' needs fewer training rows than penalized parameters; "
+                "use method='cholesky' or 'cg'."
+            )
+        self.U = np.ascontiguousarray(Ut.T)
+        self.s = s
+        self.shrink = 1.0 / (1.0 + s**2)
+        # B in V's basis: (I + A A^T)^-1 = V diag(shrink) V^T, V square.
+        self.B_V = V.T @ weighted_jacobian[:, self.free]
+        schur = np.diag(diagonal[self.free]) + self.B_V.T @ (self.shrink[:, None] * self.B_V)
+        self.schur_cholesky = linalg.cholesky(
+            0.5 * (schur + schur.T), lower=True, check_finite=False
+        )
+
+    def trace_hat(self):
+        """``trace(G^-1 Jw^T Jw)``, the trace of ``I - N + N B S^-1 B^T N``.
+
+        ``N = (I + A A^T)^-1``; ``trace(I - N) = sum s^2 / (1 + s^2)``, summed
+        without cancellation.
+        """
+        NB = self.shrink[:, None] * self.B_V
+        free_share = linalg.solve_triangular(
+            self.schur_cholesky, NB.T, lower=True, check_finite=False
+        )
+        return float(np.sum(self.s**2 * self.shrink) + np.sum(free_share**2))
+
+    def _parts(self, rhs):
+        """``(rho, c, w, x_free)`` for the columns of ``rhs`` (P, k).
+
+        ``rho = D_pen^-1/2 rhs_pen``, ``c = U^T rho``, ``w = rhs_free - B^T N A
+        rho`` and ``x_free = S^-1 w``, the free block of ``G^-1 rhs`` by block
+        elimination.
+        """
+        rho = rhs[~self.free] / self.scale[:, None]
+        c = self.U.T @ rho
+        # N A = V diag(s / (1 + s^2)) U^T.
+        w = rhs[self.free] - self.B_V.T @ ((self.s * self.shrink)[:, None] * c)
+        x_free = linalg.cho_solve((self.schur_cholesky, True), w, check_finite=False)
+        return rho, c, w, x_free
+
+    def solve(self, rhs):
+        """``G^-1 rhs`` for a (P, k) block."""
+        rho, c, _, x_free = self._parts(rhs)
+        s, shrink = self.s, self.shrink
+        # x_pen = (I + A^T A)^-1 (rho - A^T B x_free), both terms in U's basis.
+        back = (s**2 * shrink)[:, None] * c + (s * shrink)[:, None] * (self.B_V @ x_free)
+        x = np.empty_like(rhs)
+        x[~self.free] = (rho - self.U @ back) / self.scale[:, None]
+        x[self.free] = x_free
+        return x
+
+    def quadratic_form(self, J):
+        """``j^T G^-1 j`` for every row ``j`` of ``J`` (k, P)."""
+        rho, c, w, x_free = self._parts(J.T)
+        # (I + A^T A)^-1 = (I - U U^T) + U diag(shrink) U^T; the orthogonal part
+        # formed explicitly, not as ||rho||^2 - ||c||^2, which would cancel.
+        orthogonal = rho - self.U @ c
+        penalized = np.einsum("ij,ij->j", orthogonal, orthogonal) + self.shrink @ (c * c)
+        return penalized + np.einsum("ij,ij->j", w, x_free)
 
 
 def _warn_damped(damping):
