@@ -115,7 +115,10 @@ class NetworkHessian:
     of ``H v = rhs`` relative to ``rhs``), in fewer products when ``M`` is
     close to ``H``. The fit passes the Gauss-Newton Hessian's ``solve``
     (:class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), which
-    differs from ``H`` only by the residual-weighted second derivatives.
+    differs from ``H`` only by the residual-weighted second derivatives. A
+    solve that meets negative curvature starts again unpreconditioned, so
+    that the damping it settles on, on which the solution depends, is the
+    plain recursion's.
     """
 
     def __init__(
@@ -217,7 +220,8 @@ class NetworkHessian:
     def _cg(self, rhs, tol):
         # Hand-written rather than scipy's cg: the curvature of each search
         # direction must be seen, to damp a non-convex H instead of diverging.
-        precondition = self.preconditioner or (lambda r: r)
+        precondition = self.preconditioner or _identity
+        max_rayleigh_at_start = self._max_rayleigh
         x = np.zeros_like(rhs)
         stop = (tol * np.linalg.norm(rhs)) ** 2
         per_start = self.cg_maxiter or 2 * self.n_params
@@ -235,6 +239,18 @@ class NetworkHessian:
             dd = d @ d
             curvature = d @ Hd
             self._max_rayleigh = max(self._max_rayleigh, curvature / dd)
+            if curvature < 0 and precondition is not _identity:
+                # H is not positive definite: start again, unpreconditioned,
+                # so that the damping found (which the tangent depends on) is
+                # the plain recursion's, whatever the preconditioner.
+                precondition = _identity
+                self._max_rayleigh = max_rayleigh_at_start
+                x = np.zeros_like(rhs)
+                r = rhs.copy()
+                d = r.copy()
+                rr = rz = r @ r
+                budget = n_hvp + per_start
+                continue
             if curvature < 0 and restarts < _MAX_CG_RESTARTS:
                 damping = max(
                     2 * self.damping,
@@ -280,6 +296,10 @@ class NetworkHessian:
             ConvergenceWarning,
         )
         return x
+
+
+def _identity(r):
+    return r
 
 
 # Power iterations estimating the largest eigenvalue for LiSSA's automatic
