@@ -476,10 +476,14 @@ class _DualFactor:
         self.free = np.asarray(free, dtype=bool)
         self.scale = np.sqrt(diagonal[~self.free])
         n_samples = weighted_jacobian.shape[0]
-        V, s, Ut = linalg.svd(
-            weighted_jacobian[:, ~self.free] / self.scale, full_matrices=False,
-            check_finite=False, lapack_driver="gesdd",
-        )
+        # LAPACK's divide and conquer SVD on two BLAS threads was 3x to 28x
+        # slower than on one at every size measured (benchmarks/
+        # bench_threads.py): one thread whatever the size.
+        with blas_threads_for(0):
+            V, s, Ut = linalg.svd(
+                weighted_jacobian[:, ~self.free] / self.scale, full_matrices=False,
+                check_finite=False, lapack_driver="gesdd",
+            )
         if s.size < n_samples:
             raise ValueError(
                 "method='dual' needs fewer training rows than penalized parameters; "
