@@ -114,7 +114,9 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         How a nonlinear model's tangent is computed (METHOD.md section 5).
         "exact": the dense Hessian (in closed form for a one-hidden-layer
         MLP, otherwise as a block of ``n_params`` Hessian-vector products),
-        Cholesky. "cg": conjugate gradients on Hessian-vector products.
+        Cholesky. "cg": conjugate gradients on Hessian-vector products,
+        preconditioned by the Gauss-Newton factorization while they meet no
+        negative curvature.
         "forward": carried through "adam"/"sgd" training, one Hessian-vector
         product per step (not available with "lbfgs"). "lissa": the
         stochastic Neumann series on mini-batch Hessian-vector products (see
@@ -210,8 +212,13 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         ``trace(G^-1 J^T W J)`` with ``J`` the Jacobian of the predictions and
         ``G = J^T W J + grad^2 R`` the Gauss-Newton Hessian that
         ``predict(return_std=True)`` uses: between 0 and ``min(n, n_params)``
-        wherever training stopped. Exact up to 1000 parameters, a Hutchinson
-        estimate (10 probes) above.
+        wherever training stopped. ``G`` carries a weak prior on the
+        unpenalized parameters (:ref:`theory-singular-directions`), so a dead
+        unit's bias counts 0. Exact (a dense Cholesky factor, or the n x n
+        dual when there are fewer rows than parameters); a Hutchinson
+        estimate (30 probes) only with more than 5000 parameters and as many
+        rows, or above 1000 parameters under a regularizer whose Hessian is
+        not diagonal.
 
     noise_variance_ : float
         Noise variance estimated from the training residuals,
@@ -578,9 +585,14 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
         For a nonlinear model ``H`` is the Gauss-Newton Hessian
         ``sum_i w_i grad f_i grad f_i^T + grad^2 R`` (the linearized model's
         exact Hessian, positive semi-definite by construction), not the exact
-        Hessian the tangent uses. It is formed and factorized at fit up to
-        1000 parameters; above, each chunk of rows is solved by conjugate
-        gradients on Gauss-Newton products over the training data.
+        Hessian the tangent uses, plus a weak prior of precision ``1e-10``
+        times the largest diagonal entry of ``J^T W J`` on the unpenalized
+        parameters (:ref:`theory-singular-directions`): a bias that no
+        training prediction depends on (a dead unit's) gets a large, finite
+        variance instead of a singular ``H``. It is factorized at fit:
+        densely up to 1000 parameters, through the n x n dual when there are
+        fewer training rows than parameters, otherwise densely up to 5000
+        parameters and by preconditioned conjugate gradients above.
 
         This is the Bayesian convention of BayesianRidge and
         GaussianProcessRegressor. The frequentist sampling variance of

@@ -184,3 +184,15 @@ def test_preconditioned_cg_tangent_equals_the_exact_tangent():
     assert cg._hessian.preconditioner is not None
     np.testing.assert_array_equal(cg.params_, exact.params_)
     np.testing.assert_allclose(cg.tangent_, exact.tangent_, rtol=1e-8, atol=1e-8 * np.abs(exact.tangent_).max())
+
+
+def test_pickled_estimator_keeps_the_dual_route():
+    import pickle
+
+    reg, X, weights, X_test = fitted_net((30, 30), n_samples=60, max_iter=20)
+    assert reg._laplace.method == "dual"
+    loaded = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(
+        loaded.predict(X_test, return_std=True)[1], reg.predict(X_test, return_std=True)[1]
+    )
+    assert loaded.effective_dof_ == reg.effective_dof_
