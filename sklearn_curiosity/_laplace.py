@@ -254,8 +254,8 @@ class GaussNewtonCovariance:
         G = np.zeros((n_params, n_params))
         for rows in self._training_chunks(X, n_params):
             G += weighted_gram(self.model.jacobian(self.params, X[rows]), sample_weight[rows])
-        gauss_newton = G.copy()  # J^T W J alone, for the effective dof
-        G += hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+        penalty = hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+        G += penalty
         G.flat[:: n_params + 1] += self.prior_precision
         G = 0.5 * (G + G.T)
         # A pivot far below the prior's precision: a direction neither the
@@ -267,9 +267,31 @@ class GaussNewtonCovariance:
             G.flat[:: n_params + 1] += self.damping
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)
         self.cholesky = cholesky
-        self.effective_dof = float(
-            np.trace(linalg.cho_solve((cholesky, True), gauss_newton, check_finite=False))
-        )
+        self.effective_dof = self._primal_effective_dof(penalty, X, sample_weight)
+
+    def _primal_effective_dof(self, penalty, X, sample_weight):
+        """``trace(G^-1 J^T W J)`` from the Cholesky factor ``L`` of ``G``.
+
+        Fewer rows than parameters: ``||L^-1 J^T W^1/2||_F^2``, in row chunks
+        (O(n P^2)); a dead unit's zero columns stay exactly zero. Otherwise
+        ``P - trace(G^-1 (grad^2 R + prior + damping))`` with ``L^-1`` (P^3 / 3
+        flops, a fifth of a solve with the (P, P) right-hand side ``J^T W J``).
+        """
+        n_params = self.params.size
+        if X.shape[0] < n_params:
+            dof = 0.0
+            for rows in self._training_chunks(X, n_params):
+                J = self.model.jacobian(self.params, X[rows])
+                J *= np.sqrt(sample_weight[rows])[:, None]
+                Z = linalg.solve_triangular(self.cholesky, J.T, lower=True, check_finite=False)
+                dof += float(np.einsum("ij,ij->", Z, Z))
+            return dof
+        inverse, _ = linalg.lapack.dtrtri(self.cholesky, lower=1)
+        prior = penalty + np.diag(self.prior_precision + self.damping)
+        if np.count_nonzero(prior - np.diag(np.diag(prior))) == 0:
+            # diag(G^-1) = the column norms of L^-1 squared.
+            return float(n_params - np.diag(prior) @ np.einsum("ij,ij->j", inverse, inverse))
+        return float(n_params - np.einsum("ij,ij->", inverse @ prior, inverse))
 
     # -- "dual": n x n systems -----------------------------------------------
     def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
