@@ -7,7 +7,9 @@ objective is ours divided by ``n_samples``). Ours is broken down into
 training, the Gauss-Newton factorization (dof and predictive variance, its
 route in brackets) and the exact tangent (conjugate gradients on exact
 Hessian-vector products, preconditioned by the Gauss-Newton solve). The
-ratio is the whole ``CuriousRegressor.fit`` over ``MLPRegressor.fit``.
+ratio is the whole ``CuriousRegressor.fit`` over ``MLPRegressor.fit`` with its
+default BLAS threads, "ratio1" over ``MLPRegressor.fit`` on one BLAS thread
+(ours decides its threads by product size, ``blas_threads_for``).
 
     python benchmarks/bench_big_networks.py            # (64, 64), (256,) at n = 300, 5000
     python benchmarks/bench_big_networks.py --quick    # seconds (smoke test)
@@ -21,6 +23,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
+from threadpoolctl import threadpool_limits
 
 from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity._laplace import GaussNewtonCovariance
@@ -93,7 +96,8 @@ def main(argv=None):
         max_iter = args.max_iter
     print(f"load average {os.getloadavg()[0]:.2f}; lbfgs, {max_iter} iterations, tol=0, "
           f"alpha={args.alpha}")
-    print(f"{'network':>10} {'n':>6} {'P':>6} {'MLPRegr.':>9} {'ours':>8} {'ratio':>6} | "
+    print(f"{'network':>10} {'n':>6} {'P':>6} {'MLPRegr.':>9} {'1 thread':>8} {'ours':>8} "
+          f"{'ratio':>6} {'ratio1':>7} | "
           f"{'train':>7} {'G route':>16} {'tangent':>12}")
     for hidden, n_samples in cases:
         X, y = make_data(n_samples)
@@ -102,10 +106,13 @@ def main(argv=None):
         ours = CuriousRegressor(model="mlp", hidden_layer_sizes=hidden, activation="tanh",
                                 alpha=args.alpha, max_iter=max_iter, tol=0.0, random_state=0)
         t_peer, _ = timed(lambda: peer.fit(X, y))
+        with threadpool_limits(1):
+            t_peer_one, _ = timed(lambda: peer.fit(X, y))
         t_ours, _ = timed(lambda: ours.fit(X, y))
         parts = breakdown(hidden, X, y, args.alpha, max_iter)
         print(f"{str(hidden):>10} {n_samples:>6} {ours.params_.size:>6} {t_peer:>8.2f}s "
-              f"{t_ours:>7.2f}s {t_ours / t_peer:>5.2f}x | {parts['train']:>6.2f}s "
+              f"{t_peer_one:>7.2f}s {t_ours:>7.2f}s {t_ours / t_peer:>5.2f}x "
+              f"{t_ours / t_peer_one:>6.2f}x | {parts['train']:>6.2f}s "
               f"{parts['laplace']:>6.2f}s {parts['route']:>8} {parts['tangent']:>6.2f}s "
               f"{parts['n_hvp']:>4}hvp   (iterations: peer {peer.n_iter_}, ours {ours.n_iter_})")
 
