@@ -86,13 +86,17 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     parser.add_argument("--max-iter", type=int, default=200)
     parser.add_argument("--alpha", type=float, default=1e-3)
+    parser.add_argument("--n-samples", type=int, nargs="+", default=[300, 5000])
+    parser.add_argument("--widths", type=int, nargs="+", default=None,
+                        help="one network's hidden layer widths (default: (64, 64) and (256,))")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.simplefilter("ignore", UserWarning)  # saddles after a fixed iteration count
     if args.quick:
         cases, max_iter = [((16,), 100)], 20
     else:
-        cases = [(h, n) for h in [(64, 64), (256,)] for n in [300, 5000]]
+        networks = [tuple(args.widths)] if args.widths else [(64, 64), (256,)]
+        cases = [(h, n) for h in networks for n in args.n_samples]
         max_iter = args.max_iter
     print(f"load average {os.getloadavg()[0]:.2f}; lbfgs, {max_iter} iterations, tol=0, "
           f"alpha={args.alpha}")
