@@ -188,6 +188,15 @@ class GaussNewtonCovariance:
         self.cg_tol = cg_tol
         self.damping = 0.0
         n_params = params.size
+        n_samples = X.shape[0]
+        # The largest product of any route, for the BLAS threads it deserves
+        # (the whole construction: small products outside it would wake
+        # threads too).
+        with blas_threads_for(2.0 * n_samples * n_params * min(n_samples, n_params)):
+            self._factorize(model, regularizer, alpha, X, sample_weight, method)
+
+    def _factorize(self, model, regularizer, alpha, X, sample_weight, method):
+        n_params = self.params.size
         unpenalized = ~np.asarray(model.penalized, dtype=bool)
         regularizer_diagonal = (
             np.asarray(regularizer.hessian_diagonal(alpha), dtype=float) * np.ones(n_params)
@@ -205,18 +214,15 @@ class GaussNewtonCovariance:
                 regularizer_diagonal is not None,
             )
         self.method = method
-        # The largest product of each route, for the BLAS threads it deserves.
-        n_samples = X.shape[0]
-        with blas_threads_for(2.0 * n_samples * n_params * min(n_samples, n_params)):
-            if method == "cholesky":
-                self._factorize_primal(regularizer, alpha, X, sample_weight)
-            elif method == "dual":
-                self._factorize_dual(regularizer_diagonal, X, sample_weight)
-            else:
-                self.regularizer, self.alpha = regularizer, alpha
-                self.X, self.sample_weight = X, sample_weight
-                self._preconditioner = self._sampled_dual(data_curvature, X, sample_weight)
-                self.effective_dof = self._hutchinson_effective_dof()
+        if method == "cholesky":
+            self._factorize_primal(regularizer, alpha, X, sample_weight)
+        elif method == "dual":
+            self._factorize_dual(regularizer_diagonal, X, sample_weight)
+        else:
+            self.regularizer, self.alpha = regularizer, alpha
+            self.X, self.sample_weight = X, sample_weight
+            self._preconditioner = self._sampled_dual(data_curvature, X, sample_weight)
+            self.effective_dof = self._hutchinson_effective_dof()
 
     # -- shared pieces -------------------------------------------------------
     def _training_chunks(self, X, n_columns):

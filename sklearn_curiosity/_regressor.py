@@ -462,6 +462,31 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
             )
         options = check_tangent_options(tangent_solver, self.tangent_options)
 
+        # One BLAS thread for the whole fit when even its largest product
+        # (the Gauss-Newton factorization, or the exact tangent's dense
+        # Hessian) is small: each limit lifted inside would wake the threads
+        # again, which costs milliseconds when the other cores are busy.
+        n_samples = X.shape[0]
+        largest = max(
+            largest_product_flops(model, n_samples),
+            2.0 * n_samples * n_params * min(n_samples, n_params),
+            2.0 * n_samples * n_params**2 if tangent_solver == "exact" else 0.0,
+        )
+        with blas_threads_for(largest):
+            params, tangent, n_iter, hessian, weighted_rss, dof = self._train_and_solve(
+                model, regularizer, alpha, X, y, sample_weight, params, tangent_solver,
+                options, random_state, warm,
+            )
+        self.tangent_solver_ = tangent_solver
+        self.n_iter_ = n_iter
+        return model, regularizer, params, hessian, tangent, weighted_rss, dof
+
+    def _train_and_solve(
+        self, model, regularizer, alpha, X, y, sample_weight, params, tangent_solver, options,
+        random_state, warm,
+    ):
+        """Train, then factorize the Gauss-Newton Hessian and solve for the tangent."""
+        n_params = params.size
         tangent = None
         # Training's products are (rows, fan_in) x (fan_in, fan_out): below
         # SMALL_PRODUCT_FLOPS a second BLAS thread costs more than it saves.
@@ -522,9 +547,7 @@ class CuriousRegressor(RegressorMixin, BaseEstimator):
                 tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
             residuals = model.predict(params, X) - y
         weighted_rss = float(sample_weight @ residuals**2)
-        self.tangent_solver_ = tangent_solver
-        self.n_iter_ = n_iter
-        return model, regularizer, params, hessian, tangent, weighted_rss, dof
+        return params, tangent, n_iter, hessian, weighted_rss, dof
 
     def _validate_X(self, X):
         check_is_fitted(self)
