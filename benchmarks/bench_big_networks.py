@@ -105,7 +105,8 @@ def main(argv=None):
           f"{'train':>7} {'G route':>16} {'tangent':>12}")
     for hidden, n_samples in cases:
         X, y = make_data(n_samples)
-        peer = MLPRegressor(hidden_layer_sizes=hidden, activation="tanh", solver="lbfgs", alpha=args.alpha,
+        peer = MLPRegressor(hidden_layer_sizes=hidden, activation="tanh", solver="lbfgs",
+                            alpha=args.alpha,
                             max_iter=max_iter, tol=0.0, random_state=0)
         ours = CuriousRegressor(model="mlp", hidden_layer_sizes=hidden, activation="tanh",
                                 alpha=args.alpha, max_iter=max_iter, tol=0.0, random_state=0)

@@ -69,7 +69,8 @@ def ratio_row(label, func, repeat):
     default = best_of(func, repeat)
     with threadpool_limits(1):
         one = best_of(func, repeat)
-    return f"{label:<46} default {default:8.3f}s  one thread {one:8.3f}s  ratio {default / one:5.2f}x"
+    return (f"{label:<46} default {default:8.3f}s  one thread {one:8.3f}s  "
+            f"ratio {default / one:5.2f}x")
 
 
 def main(argv=None):

@@ -63,7 +63,9 @@ def test_routes_agree_on_one_fitted_net(hidden_layer_sizes):
     rhs = np.random.RandomState(1).normal(size=(n_params, 3))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the prior: no damping on any route
-        routes = {method: covariance(reg, X, weights, method) for method in ["cholesky", "dual", "cg"]}
+        routes = {
+            method: covariance(reg, X, weights, method) for method in ["cholesky", "dual", "cg"]
+        }
     dof, quadratic_form, G = dense_oracle(reg, X, weights, X_test)
     assert 0 < dof < np.count_nonzero(weights)
     for method, route in routes.items():
@@ -151,7 +153,9 @@ def test_dead_relu_unit_has_a_large_finite_variance_along_it():
     assert np.all(J[:, dead] == 0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        route = GaussNewtonCovariance(model, L2Regularizer(model.penalized), 1.0, X, weights, params)
+        route = GaussNewtonCovariance(
+            model, L2Regularizer(model.penalized), 1.0, X, weights, params
+        )
     eps = _laplace.UNPENALIZED_PRIOR_PRECISION * (weights @ (J * J)).max()
     G = J.T @ J + np.diag(np.where(model.penalized, 1.0, eps))
     inside, beyond = np.array([[0.3]]), np.array([[12.0]])
@@ -183,7 +187,9 @@ def test_preconditioned_cg_tangent_equals_the_exact_tangent():
         cg = CuriousRegressor(tangent_solver="cg", **kw).fit(X, y)
     assert cg._hessian.preconditioner is not None
     np.testing.assert_array_equal(cg.params_, exact.params_)
-    np.testing.assert_allclose(cg.tangent_, exact.tangent_, rtol=1e-8, atol=1e-8 * np.abs(exact.tangent_).max())
+    np.testing.assert_allclose(
+        cg.tangent_, exact.tangent_, rtol=1e-8, atol=1e-8 * np.abs(exact.tangent_).max()
+    )
 
 
 def test_pickled_estimator_keeps_the_dual_route():
