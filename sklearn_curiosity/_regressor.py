@@ -27,7 +27,13 @@ from ._from_estimator import convert
 from ._laplace import GaussNewtonCovariance
 from ._pickle_version import VersionedPickleMixin
 from ._ridge import fit_ridge
-from ._training import ObjectiveHessianProduct, train_lbfgs, train_minibatch
+from ._threads import blas_threads_for
+from ._training import (
+    ObjectiveHessianProduct,
+    largest_product_flops,
+    train_lbfgs,
+    train_minibatch,
+)
 from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
@@ -126,7 +132,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         How a nonlinear model's tangent is computed (METHOD.md section 5).
         "exact": the dense Hessian (in closed form for a one-hidden-layer
         MLP, otherwise as a block of ``n_params`` Hessian-vector products),
-        Cholesky. "cg": conjugate gradients on Hessian-vector products.
+        Cholesky. "cg": conjugate gradients on Hessian-vector products,
+        preconditioned by the Gauss-Newton factorization while they meet no
+        negative curvature.
         "forward": carried through "adam"/"sgd" training, one Hessian-vector
         product per step (not available with "lbfgs"). "lissa": the
         stochastic Neumann series on mini-batch Hessian-vector products (see
@@ -241,8 +249,13 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         ``trace(G^-1 J^T W J)`` with ``J`` the Jacobian of the predictions and
         ``G = J^T W J + grad^2 R`` the Gauss-Newton Hessian that
         ``predict(return_std=True)`` uses: between 0 and ``min(n, n_params)``
-        wherever training stopped. Exact up to 1000 parameters, a Hutchinson
-        estimate (10 probes) above.
+        wherever training stopped. ``G`` carries a weak prior on the
+        unpenalized parameters (:ref:`theory-singular-directions`), so a dead
+        unit's bias counts 0. Exact (a dense Cholesky factor, or the n x n
+        dual when there are fewer rows than parameters); a Hutchinson
+        estimate (30 probes) only with more than 5000 parameters and as many
+        rows, or above 1000 parameters under a regularizer whose Hessian is
+        not diagonal.
 
     noise_variance_ : float
         Noise variance estimated from the training residuals,
@@ -612,55 +625,95 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             )
         options = check_tangent_options(tangent_solver, self.tangent_options)
 
+        # One BLAS thread for the whole fit when even its largest product
+        # (the Gauss-Newton factorization, or the exact tangent's dense
+        # Hessian) is small: each limit lifted inside would wake the threads
+        # again, which costs milliseconds when the other cores are busy.
+        n_samples = X.shape[0]
+        largest = max(
+            largest_product_flops(model, n_samples),
+            2.0 * n_samples * n_params * min(n_samples, n_params),
+            2.0 * n_samples * n_params**2 if tangent_solver == "exact" else 0.0,
+        )
+        with blas_threads_for(largest):
+            params, tangent, n_iter, hessian, weighted_rss, dof = self._train_and_solve(
+                model, regularizer, alpha, X, y, sample_weight, params, tangent_solver,
+                options, random_state, warm, fixed_params,
+            )
+        self.tangent_solver_ = tangent_solver
+        self.n_iter_ = n_iter
+        return model, regularizer, params, hessian, tangent, weighted_rss, dof
+
+    def _train_and_solve(
+        self, model, regularizer, alpha, X, y, sample_weight, params, tangent_solver, options,
+        random_state, warm, fixed_params=None,
+    ):
+        """Train (unless ``fixed_params``), then factorize the Gauss-Newton Hessian
+        and solve for the tangent."""
+        n_params = params.size
         tangent = None
-        if fixed_params is not None:
-            params, n_iter = _checked_fixed_params(fixed_params, n_params), 0
-        elif self.solver == "lbfgs":
-            params, n_iter = train_lbfgs(
-                model, regularizer, alpha, X, y, sample_weight, params, self.max_iter, self.tol
-            )
-        else:
-            params, tangent, n_iter = train_minibatch(
-                model,
-                regularizer,
-                alpha,
-                X,
-                y,
-                sample_weight,
-                params,
-                solver=self.solver,
-                batch_size=self.batch_size,
-                learning_rate_init=self.learning_rate_init,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                random_state=random_state,
-                track_tangent=tangent_solver == "forward",
-                tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
-            )
+        # Training's products are (rows, fan_in) x (fan_in, fan_out): below
+        # SMALL_PRODUCT_FLOPS a second BLAS thread costs more than it saves.
+        batch_rows = X.shape[0] if self.solver == "lbfgs" else min(
+            X.shape[0], 200 if self.batch_size == "auto" else self.batch_size
+        )
+        with blas_threads_for(largest_product_flops(model, batch_rows)):
+            if fixed_params is not None:
+                params, n_iter = _checked_fixed_params(fixed_params, n_params), 0
+            elif self.solver == "lbfgs":
+                params, n_iter = train_lbfgs(
+                    model, regularizer, alpha, X, y, sample_weight, params, self.max_iter,
+                    self.tol,
+                )
+            else:
+                params, tangent, n_iter = train_minibatch(
+                    model,
+                    regularizer,
+                    alpha,
+                    X,
+                    y,
+                    sample_weight,
+                    params,
+                    solver=self.solver,
+                    batch_size=self.batch_size,
+                    learning_rate_init=self.learning_rate_init,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    random_state=random_state,
+                    track_tangent=tangent_solver == "forward",
+                    tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
+                )
+
+        # One factorization of the Gauss-Newton Hessian serves the predictive
+        # variance, the effective dof and, as its preconditioner, the "cg"
+        # tangent (the exact Hessian differs from it by the residual term).
+        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
+        dof = self._laplace.effective_dof
 
         hvp = ObjectiveHessianProduct(model, regularizer, alpha, X, y, sample_weight, params)
         # "forward" and "lissa" need no solve with it; their Hessian object
         # solves with CG, so that scores and queries that need H^-1 still work.
         cg_options = options if tangent_solver == "cg" else {}
-        hessian = NetworkHessian(
-            hvp, n_params, "exact" if tangent_solver == "exact" else "cg",
-            cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
-        )
-        if tangent_solver == "lissa":
-            rhs = regularizer.alpha_gradient(params, alpha=alpha)
-            tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
-        if tangent is None:
-            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
-
-        residuals = model.predict(params, X) - y
+        exact = tangent_solver == "exact"
+        # "exact" forms H by products of (n, P) blocks with (P, P); "cg" and
+        # the others run one layer's product per Hessian-vector product.
+        with blas_threads_for(
+            2.0 * X.shape[0] * n_params**2 if exact
+            else largest_product_flops(model, X.shape[0])
+        ):
+            hessian = NetworkHessian(
+                hvp, n_params, "exact" if exact else "cg",
+                cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
+                preconditioner=self._laplace.solve,
+            )
+            if tangent_solver == "lissa":
+                rhs = regularizer.alpha_gradient(params, alpha=alpha)
+                tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
+            if tangent is None:
+                tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+            residuals = model.predict(params, X) - y
         weighted_rss = float(sample_weight @ residuals**2)
-        # Factorized now, beside the fit's other O(n p^2) work: up to 1000
-        # parameters a fitted (or unpickled) estimator keeps only the factor.
-        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
-        dof = self._laplace.effective_dof
-        self.tangent_solver_ = tangent_solver
-        self.n_iter_ = n_iter
-        return model, regularizer, params, hessian, tangent, weighted_rss, dof
+        return params, tangent, n_iter, hessian, weighted_rss, dof
 
     def _validate_X(self, X, *, scoring=False):
         check_is_fitted(self)
@@ -788,9 +841,14 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         For a nonlinear model ``H`` is the Gauss-Newton Hessian
         ``sum_i w_i grad f_i grad f_i^T + grad^2 R`` (the linearized model's
         exact Hessian, positive semi-definite by construction), not the exact
-        Hessian the tangent uses. It is formed and factorized at fit up to
-        1000 parameters; above, each chunk of rows is solved by conjugate
-        gradients on Gauss-Newton products over the training data.
+        Hessian the tangent uses, plus a weak prior of precision ``1e-10``
+        times the largest diagonal entry of ``J^T W J`` on the unpenalized
+        parameters (:ref:`theory-singular-directions`): a bias that no
+        training prediction depends on (a dead unit's) gets a large, finite
+        variance instead of a singular ``H``. It is factorized at fit:
+        densely up to 1000 parameters, through the n x n dual when there are
+        fewer training rows than parameters, otherwise densely up to 5000
+        parameters and by preconditioned conjugate gradients above.
 
         This is the Bayesian convention of BayesianRidge and
         GaussianProcessRegressor. The frequentist sampling variance of

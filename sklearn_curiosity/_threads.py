@@ -15,7 +15,12 @@ import contextlib
 from threadpoolctl import ThreadpoolController
 
 # Below this many floating-point operations per product, one BLAS thread.
-SMALL_PRODUCT_FLOPS = 1e8
+# Measured on a 2-core machine shared with other work (benchmarks/
+# bench_threads.py): against one thread, two took 36x (quiet) and 105x
+# (second core busy) longer on a 3e7-flop product, 1.06x and 0.99x at 2e9,
+# 1.46x and 0.68x at 2e10; a network fit whose dense Hessian products are
+# 3e8 flops took 3x to 5x longer.
+SMALL_PRODUCT_FLOPS = 1e10
 
 _controller = None
 

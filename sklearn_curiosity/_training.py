@@ -30,6 +30,19 @@ _BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-8
 _N_ITER_NO_CHANGE = 10
 
 
+def largest_product_flops(model, n_rows):
+    """Floating-point operations of the largest matrix product of one pass.
+
+    For an :class:`~sklearn_curiosity.models.MLP`, its widest layer applied
+    to ``n_rows`` rows; for another model, ``n_rows`` times its parameters
+    (an upper bound for a model that touches each parameter once per row).
+    """
+    shapes = getattr(model, "shapes", None)
+    if shapes:
+        return 2.0 * n_rows * max(fan_in * fan_out for fan_in, fan_out in shapes)
+    return 2.0 * n_rows * getattr(model, "n_params", 1)
+
+
 def objective(model, regularizer, alpha, X, y, sample_weight, params):
     """``(value, gradient)`` of the regularized objective, not rescaled."""
     loss, grad = model.loss_grad(params, X, y, sample_weight)

@@ -56,10 +56,10 @@ def exact_tangent(hessian, regularizer, params, alpha=None):
     return -hessian.solve(regularizer.alpha_gradient(params, alpha=alpha))
 
 
-def well_conditioned_cholesky(H):
+def well_conditioned_cholesky(H, threshold=_ILL_CONDITIONED):
     """Lower Cholesky factor of the symmetric ``H``, or None if ``H`` is not
-    safely positive definite (a pivot squared below ``_ILL_CONDITIONED`` times
-    the largest diagonal entry).
+    safely positive definite (a pivot squared below ``threshold``, by default
+    ``_ILL_CONDITIONED``, times the largest diagonal entry).
 
     The test is relative only: a matrix that is small overall (badly scaled
     data or targets) is not singular for that.
@@ -71,7 +71,7 @@ def well_conditioned_cholesky(H):
         cholesky = linalg.cholesky(H, lower=True, check_finite=False)
     except linalg.LinAlgError:
         return None
-    return cholesky if np.diag(cholesky).min() ** 2 > _ILL_CONDITIONED * scale else None
+    return cholesky if np.diag(cholesky).min() ** 2 > threshold * scale else None
 
 
 class NetworkHessian:
@@ -108,14 +108,28 @@ class NetworkHessian:
     restarts and ``cg_maxiter`` Hessian-vector products in all (default
     ``2 * n_params``), so a solve always ends; a ConvergenceWarning says when
     it ended before ``cg_tol``.
+
+    Preconditioning. ``preconditioner``, a callable ``r -> M^-1 r`` with ``M``
+    symmetric positive definite, turns "cg" into preconditioned conjugate
+    gradients: the same solution and the same stopping rule (the residual
+    of ``H v = rhs`` relative to ``rhs``), in fewer products when ``M`` is
+    close to ``H``. The fit passes the Gauss-Newton Hessian's ``solve``
+    (:class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), which
+    differs from ``H`` only by the residual-weighted second derivatives. A
+    solve that meets negative curvature starts again unpreconditioned, so
+    that the damping it settles on, on which the solution depends, is the
+    plain recursion's.
     """
 
-    def __init__(self, hvp, n_params, method="exact", cg_tol=1e-10, cg_maxiter=None):
+    def __init__(
+        self, hvp, n_params, method="exact", cg_tol=1e-10, cg_maxiter=None, preconditioner=None
+    ):
         self.hvp = hvp
         self.n_params = n_params
         self.method = method
         self.cg_tol = cg_tol
         self.cg_maxiter = cg_maxiter
+        self.preconditioner = preconditioner
         self.damping = 0.0
         self._warned = False
         self._max_rayleigh = 0.0
@@ -206,14 +220,17 @@ class NetworkHessian:
     def _cg(self, rhs, tol):
         # Hand-written rather than scipy's cg: the curvature of each search
         # direction must be seen, to damp a non-convex H instead of diverging.
+        precondition = self.preconditioner or _identity
+        max_rayleigh_at_start = self._max_rayleigh
         x = np.zeros_like(rhs)
         stop = (tol * np.linalg.norm(rhs)) ** 2
         per_start = self.cg_maxiter or 2 * self.n_params
         budget = per_start
         n_hvp, restarts = 0, 0
         r = rhs.copy()
-        d = r.copy()
-        rr = r @ r
+        z = precondition(r)
+        d = z.copy()
+        rr, rz = r @ r, r @ z
         while n_hvp < budget:
             if rr <= stop:
                 return x
@@ -222,6 +239,18 @@ class NetworkHessian:
             dd = d @ d
             curvature = d @ Hd
             self._max_rayleigh = max(self._max_rayleigh, curvature / dd)
+            if curvature < 0 and precondition is not _identity:
+                # H is not positive definite: start again, unpreconditioned,
+                # so that the damping found (which the tangent depends on) is
+                # the plain recursion's, whatever the preconditioner.
+                precondition = _identity
+                self._max_rayleigh = max_rayleigh_at_start
+                x = np.zeros_like(rhs)
+                r = rhs.copy()
+                d = r.copy()
+                rr = rz = r @ r
+                budget = n_hvp + per_start
+                continue
             if curvature < 0 and restarts < _MAX_CG_RESTARTS:
                 damping = max(
                     2 * self.damping,
@@ -243,17 +272,19 @@ class NetworkHessian:
                 r = rhs - self.matvec(x)
                 n_hvp += 1
                 budget = n_hvp + per_start
-                d = r.copy()
-                rr = r @ r
+                z = precondition(r)
+                d = z.copy()
+                rr, rz = r @ r, r @ z
                 continue
             if curvature <= 0:
                 break  # no damping left to try; return the iterate so far
-            step = rr / curvature
+            step = rz / curvature
             x += step * d
             r -= step * Hd
-            rr_new = r @ r
-            d = r + (rr_new / rr) * d
-            rr = rr_new
+            z = precondition(r)
+            rz_new = r @ z
+            d = z + (rz_new / rz) * d
+            rr, rz = r @ r, rz_new
         if rr <= stop:
             return x
         warnings.warn(
@@ -265,6 +296,10 @@ class NetworkHessian:
             ConvergenceWarning,
         )
         return x
+
+
+def _identity(r):
+    return r
 
 
 # Power iterations estimating the largest eigenvalue for LiSSA's automatic

@@ -88,7 +88,11 @@ def dense_gauss_newton(reg, X, y_weights, regularizer_function=None):
     else:
         regularizer_hessian = hessian(lambda p: regularizer_function(reg.alpha, p))(params)
     data = J.T @ (y_weights[:, None] * J)
-    return jacobian_at, data, data + regularizer_hessian
+    # The documented weak prior on the unpenalized parameters: precision
+    # UNPENALIZED_PRIOR_PRECISION times the largest diagonal entry of J^T W J.
+    prior = _laplace.UNPENALIZED_PRIOR_PRECISION * np.diag(data).max()
+    prior_hessian = prior * np.diag(~model.penalized)
+    return jacobian_at, data, data + regularizer_hessian + prior_hessian
 
 
 def dense_gauss_newton_variance(reg, X, y_weights, X_test, regularizer_function=None):
@@ -117,6 +121,7 @@ def fit_case(case, method, monkeypatch):
     """A fitted case of CASES whose Gauss-Newton solves use ``method``."""
     if method == "cg":
         monkeypatch.setattr(_laplace, "GAUSS_NEWTON_DENSE_MAX_PARAMS", 0)
+        monkeypatch.setattr(_laplace, "GAUSS_NEWTON_PRIMAL_MAX_PARAMS", 0)
     X, y, X_test = make_data()
     w = np.random.RandomState(2).uniform(0.5, 2.0, size=len(y))
     reg = CuriousRegressor(alpha=0.3, random_state=0, max_iter=500, **CASES[case]).fit(X, y, w)
@@ -173,16 +178,36 @@ class DeadParameter(Model):
         return mask
 
 
-def test_singular_gauss_newton_is_damped_with_a_warning():
+def test_dead_unpenalized_parameter_gets_the_weak_prior_without_a_warning():
     X, y, X_test = make_data()
-    with pytest.warns(UserWarning, match="Gauss-Newton Hessian is singular"):
-        # The exact Hessian is singular too: the tangent warns as well.
+    # The exact Hessian the tangent uses is singular along the dead parameter
+    # and says so; the Gauss-Newton Hessian has the weak prior there, and no
+    # warning of its own.
+    with pytest.warns(UserWarning, match="ill-conditioned") as caught:
         reg = CuriousRegressor(DeadParameter(), alpha=1.0).fit(X, y)
+    assert not [w for w in caught if "Gauss-Newton" in str(w.message)]
+    assert reg._laplace.damping == 0.0
     _, std = reg.predict(X_test, return_std=True)
     # The dead direction is invisible to j(x) (zero gradient): the std is the
     # linear model's without an intercept.
     linear = CuriousRegressor(alpha=1.0, fit_intercept=False).fit(X, y)
     np.testing.assert_allclose(std, linear.predict(X_test, return_std=True)[1], rtol=1e-5)
+
+
+class DeadPenalizedParameter(DeadParameter):
+    def penalized_mask(self, n_params):
+        return np.ones(n_params, dtype=bool)
+
+
+def test_still_singular_gauss_newton_is_damped_with_a_warning_naming_alpha():
+    # alpha=0 leaves a penalized parameter that no prediction depends on
+    # without any curvature: the prior does not cover it (it is penalized).
+    X, y, X_test = make_data()
+    with pytest.warns(UserWarning, match=r"Gauss-Newton Hessian is singular.*alpha > 0"):
+        reg = CuriousRegressor(DeadPenalizedParameter(), alpha=0.0).fit(X, y)
+    assert reg._laplace.damping > 0
+    _, std = reg.predict(X_test, return_std=True)
+    assert np.all(np.isfinite(std))
 
 
 class ShiftedL2(L2Regularizer):
@@ -249,10 +274,15 @@ def test_effective_dof_is_the_trace_of_the_linearized_hat_matrix(case, method, m
     if method == "cholesky":
         assert reg.effective_dof_ == pytest.approx(np.trace(A), rel=1e-8)
     else:
-        # Hutchinson with 10 Rademacher probes: within 4 of its standard errors.
-        A_sym = 0.5 * (A + A.T)
-        probe_variance = 2 * (np.sum(A_sym**2) - np.sum(np.diag(A_sym) ** 2))
-        assert abs(reg.effective_dof_ - np.trace(A)) <= 4 * np.sqrt(probe_variance / 10)
+        # Hutchinson with Rademacher probes of the (symmetric) hat matrix
+        # W^1/2 J G^-1 J^T W^1/2: within 4 of its standard errors.
+        jacobian_at = dense_gauss_newton(reg, X, w, function)[0]
+        root_J = np.sqrt(w)[:, None] * jacobian_at(X)
+        hat = root_J @ np.linalg.solve(G, root_J.T)
+        assert np.trace(hat) == pytest.approx(np.trace(A), rel=1e-8)
+        probe_variance = 2 * (np.sum(hat**2) - np.sum(np.diag(hat) ** 2))
+        n_probes = _laplace._N_TRACE_PROBES
+        assert abs(reg.effective_dof_ - np.trace(A)) <= 4 * np.sqrt(probe_variance / n_probes)
     expected_variance = (w @ residuals**2) / (w.sum() - reg.effective_dof_)
     assert reg.noise_variance_ == pytest.approx(expected_variance, rel=1e-10)
 
