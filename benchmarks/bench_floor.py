@@ -67,6 +67,10 @@ class _NoLaplace:
     def __init__(self, *args, **kwargs):
         pass
 
+    def solve(self, rhs):
+        # The identity: an unpreconditioned "cg" tangent.
+        return rhs
+
 
 def fit_models(n_features, models=MODELS):
     """The linear model on 2,000 rows; the networks on 300, cheaply (see below)."""

@@ -28,6 +28,9 @@ _CLI_WORDING = [
     (r"\b[Tt]rain longer\b", r"\g<0> (--max-iter)"),
     (r"\b[Ff]it on more samples\b", "Label more rows"),
     (r"\bremove (the )?redundant features\b", "leave out redundant columns (--ignore COLUMN)"),
+    (r"\balpha > 0\b", "--alpha above 0"),
+    # The command line always uses the default penalty.
+    (r" \(or under a regularizer that leaves it free\)", ""),
     # The command line standardizes every feature already.
     (r",? (or )?scale the features", ""),
 ]

@@ -704,7 +704,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             hessian = NetworkHessian(
                 hvp, n_params, "exact" if exact else "cg",
                 cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
-                preconditioner=self._laplace.solve,
+                preconditioner=self._laplace,
             )
             if tangent_solver == "lissa":
                 rhs = regularizer.alpha_gradient(params, alpha=alpha)

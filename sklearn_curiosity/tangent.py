@@ -109,11 +109,12 @@ class NetworkHessian:
     ``2 * n_params``), so a solve always ends; a ConvergenceWarning says when
     it ended before ``cg_tol``.
 
-    Preconditioning. ``preconditioner``, a callable ``r -> M^-1 r`` with ``M``
-    symmetric positive definite, turns "cg" into preconditioned conjugate
-    gradients: the same solution and the same stopping rule (the residual
-    of ``H v = rhs`` relative to ``rhs``), in fewer products when ``M`` is
-    close to ``H``. The fit passes the Gauss-Newton Hessian's ``solve``
+    Preconditioning. ``preconditioner``, an object whose ``solve(r)`` is
+    ``M^-1 r`` with ``M`` symmetric positive definite, turns "cg" into
+    preconditioned conjugate gradients: the same solution and the same
+    stopping rule (the residual of ``H v = rhs`` relative to ``rhs``), in
+    fewer products when ``M`` is close to ``H``. The fit passes the
+    Gauss-Newton Hessian
     (:class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), which
     differs from ``H`` only by the residual-weighted second derivatives. A
     solve that meets negative curvature starts again unpreconditioned, so
@@ -220,7 +221,9 @@ class NetworkHessian:
     def _cg(self, rhs, tol):
         # Hand-written rather than scipy's cg: the curvature of each search
         # direction must be seen, to damp a non-convex H instead of diverging.
-        precondition = self.preconditioner or _identity
+        # An object rather than its bound method: a fitted estimator is then
+        # made of the package's own types only (skops' trusted_types()).
+        precondition = _identity if self.preconditioner is None else self.preconditioner.solve
         max_rayleigh_at_start = self._max_rayleigh
         x = np.zeros_like(rhs)
         stop = (tol * np.linalg.norm(rhs)) ** 2

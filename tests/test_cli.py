@@ -702,7 +702,6 @@ def test_the_library_messages_are_put_in_the_command_line_s_terms(capsys):
     messages = _library_messages()
     assert any("max_iter" in m for m in messages)
     assert any("tangent_options" in m for m in messages)
-    assert any("random_state" in m for m in messages)
     for message in messages:
         translated = in_cli_terms(message)
         assert translated
