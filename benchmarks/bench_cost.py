@@ -60,7 +60,7 @@ def exact_influence(estimator, X_train, X_pool):
     factorize it, and solve it against every candidate's gradient (one
     batched solve); then dot with ``b = d grad R / d alpha``. For squared
     error and an unlabelled candidate, ``E[I^2] = sigma^2 (b^T H^-1 grad f)^2``
-    (METHOD.md sections 3 and 4). Exact for the linear model (its Hessian is
+    (doc/theory.rst: theory-influence, theory-curiosity). Exact for the linear model (its Hessian is
     the Gauss-Newton one).
     """
     model, params = estimator._model, estimator.params_

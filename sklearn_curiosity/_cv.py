@@ -1,4 +1,4 @@
-"""CuriousRegressorCV: choose the regularity by cross-validation (METHOD.md section 7).
+"""CuriousRegressorCV: choose the regularity by cross-validation (:ref:`theory-alpha`).
 
 Two ways to score a value of ``alpha``:
 

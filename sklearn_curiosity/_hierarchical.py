@@ -1,4 +1,4 @@
-"""Multi-user (hierarchical) linear model with two regularities (METHOD.md section 6).
+"""Multi-user (hierarchical) linear model with two regularities (:ref:`theory-hierarchical`).
 
 Data come from many users (sites, devices, patients). Every user ``u`` shares
 the parameters ``beta`` and owns a deviation ``delta_u``::
@@ -563,7 +563,7 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
 
         Without labels, the expected squared influence under
         ``y ~ N(f(x, u), noise_variance_)``, ``E[I_k^2] = noise_variance_ *
-        g_k(x, u)^2``; their total ``E[I_0^2 + I_1^2]`` (METHOD.md section 6)
+        g_k(x, u)^2``; their total ``E[I_0^2 + I_1^2]`` (:ref:`theory-several`)
         is the model's curiosity about the pair. Note that it is the expected
         squared norm of the per-regularity influences, not the expected square
         of the labelled total.

@@ -129,7 +129,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         ``random_state``, as if ``warm_start=False``.
 
     tangent_solver : {"auto", "exact", "cg", "forward", "lissa"}, default="auto"
-        How a nonlinear model's tangent is computed (METHOD.md section 5).
+        How a nonlinear model's tangent is computed (:ref:`theory-solvers`).
         "exact": the dense Hessian (in closed form for a one-hidden-layer
         MLP, otherwise as a block of ``n_params`` Hessian-vector products),
         Cholesky. "cg": conjugate gradients on Hessian-vector products,
@@ -854,7 +854,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         GaussianProcessRegressor. The frequentist sampling variance of
         ``f(x)`` over repeated labels at a fixed ``theta`` is the sandwich
         ``noise_variance_ * grad f^T H^-1 (sum_i w_i grad f_i grad f_i^T)
-        H^-1 grad f`` (METHOD.md section 4); it is smaller by the prior's
+        H^-1 grad f`` (:ref:`theory-laplace`); it is smaller by the prior's
         share and is not what ``return_std`` returns.
 
         Examples
@@ -961,7 +961,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         g_k(x)^2``. Their total (the default, and what the query strategies
         rank by) is ``sum_k I_k`` with labels, the influence on the total
         complexity ``sum_k complexity_[k]``, and ``sum_k E[I_k^2]`` without
-        (METHOD.md section 6): the expected squared norm of the vector of
+        (:ref:`theory-several`): the expected squared norm of the vector of
         influences, not the expected square of their sum.
 
         Parameters

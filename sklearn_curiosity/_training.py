@@ -1,4 +1,4 @@
-"""Training a nonlinear model on the regularized objective (METHOD.md section 1).
+"""Training a nonlinear model on the regularized objective (:ref:`theory-objective`).
 
 The objective ``L(theta) = sum_i w_i/2 (f(x_i) - y_i)^2 + R(alpha, theta)`` is
 minimized after division by ``sum_i w_i`` (the same minimizer), so that ``tol``
@@ -8,7 +8,7 @@ and ``learning_rate_init`` mean what they mean for sklearn's
 - :func:`train_lbfgs`: scipy's L-BFGS-B on the full batch;
 - :func:`train_minibatch`: mini-batch "sgd" (momentum 0.9) or "adam". With
   ``track_tangent=True`` it also carries the forward ("SGDF") tangent through
-  the iterations (METHOD.md section 5): the exact derivative in ``alpha`` of
+  the iterations (:ref:`theory-solvers`): the exact derivative in ``alpha`` of
   every iterate, at the cost of one mini-batch Hessian-vector product per
   step. At convergence it is the regularity tangent; at a finite step count it
   is the derivative of the trained iterate itself.

@@ -1,4 +1,4 @@
-"""Query strategies: which unlabelled points to label next (METHOD.md section 8).
+"""Query strategies: which unlabelled points to label next (:ref:`theory-curiosity`).
 
 Every strategy shares one call::
 

@@ -4,7 +4,7 @@ A regularizer of the form ``R(alpha, theta) = alpha * Omega(theta)`` knows
 
 - ``complexity(theta) = dR/dalpha = Omega(theta)``, the model complexity c;
 - ``alpha_gradient(theta) = d/dalpha grad_theta R``, the right-hand side b of
-  the tangent system ``H tau = -b`` (METHOD.md section 2);
+  the tangent system ``H tau = -b`` (:ref:`theory-tangent`);
 - ``gradient(alpha, theta)`` and ``hessian_vector_product(alpha, theta, v)``,
   the derivatives in ``theta`` that iterative training and Hessian-free
   tangent solvers use;
@@ -13,8 +13,8 @@ A regularizer of the form ``R(alpha, theta) = alpha * Omega(theta)`` knows
 :func:`hessian_product` applies ``grad_theta^2 R`` to a block of directions
 with any of them.
 
-Several regularities ``R(s, theta) = sum_k s_k Omega_k(theta)`` (METHOD.md
-section 6) take ``alpha`` as a vector ``s`` of K strengths: ``complexity``
+Several regularities ``R(s, theta) = sum_k s_k Omega_k(theta)`` (:ref:`theory-several`)
+take ``alpha`` as a vector ``s`` of K strengths: ``complexity``
 then returns the K values ``Omega_k`` and ``alpha_gradient`` a (n_params, K)
 matrix, one tangent right-hand side per regularity. A regularizer with a fixed
 number of strengths says so in ``n_regularities``.
@@ -158,7 +158,7 @@ def _strengths(alpha):
 
 
 class QuadraticPenalties:
-    """Several quadratic penalties with their own strengths (METHOD.md section 6).
+    """Several quadratic penalties with their own strengths (:ref:`theory-several`).
 
     ``R(s, theta) = sum_k s_k Omega_k(theta)`` with
     ``Omega_k(theta) = 1/2 coef^T Q_k coef``, where ``coef = theta[:n_coef]``

@@ -1,6 +1,6 @@
 """Influence scores: how a point would change the model's complexity.
 
-The formulas (METHOD.md sections 3 and 4), for squared error and a fitted
+The formulas (:ref:`theory-influence`, :ref:`theory-curiosity`), for squared error and a fitted
 model with prediction ``f``, regularity sensitivity ``g = df/dalpha`` and noise
 variance ``sigma^2``:
 
@@ -40,7 +40,7 @@ def signed_influence(prediction, sensitivity, y):
 
 
 def total_over_regularities(scores, per_regularity=False):
-    """Scores as one column per regularity, or their total (METHOD.md section 6).
+    """Scores as one column per regularity, or their total (:ref:`theory-several`).
 
     ``scores`` is (n_samples,) for one regularity or (n_samples, K) for
     several; the total sums the columns. With ``per_regularity`` the result

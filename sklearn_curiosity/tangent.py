@@ -1,4 +1,4 @@
-"""Tangent solvers: tau = d theta*/d alpha = -H^-1 b (METHOD.md section 5).
+"""Tangent solvers: tau = d theta*/d alpha = -H^-1 b (:ref:`theory-solvers`).
 
 A solver only solves the tangent system ``H tau = -b`` with
 ``b = regularizer.alpha_gradient(theta*)``; it knows nothing of the model
@@ -338,7 +338,7 @@ def lissa_solve(
     ``H_B`` an unbiased mini-batch estimate of ``H`` (rows drawn with
     replacement; the full data when ``batch_size >= n_samples``), and
     ``x = v_depth / scale``, averaged over ``repeats`` independent runs
-    (METHOD.md section 5). The series converges when every eigenvalue of
+    (:ref:`theory-solvers`). The series converges when every eigenvalue of
     ``(H_B + damping I) / scale`` lies in ``(0, 2)``; its truncation error
     then decays like ``(1 - lambda_min / scale)^depth``.
 
