@@ -150,6 +150,15 @@ class GaussNewtonCovariance:
         GV = self._data_matmat(V) + hessian_product(self.regularizer, self.alpha, self.params, V)
         return GV + self.damping * V
 
+    # -- solves (minimal, for the greedy batch's rank-one updates of v) ------
+    # The GN/Laplace branch adds its own ``solve``; the integrator keeps one.
+    def solve(self, B):
+        """Solve ``G V = B`` for ``B`` of shape (n_params,) or (n_params, k)."""
+        B = np.asarray(B, dtype=np.float64)
+        if self.method == "cholesky":
+            return linalg.cho_solve((self.cholesky, True), B, check_finite=False)
+        return self._block_cg(B.reshape(B.shape[0], -1)).reshape(B.shape)
+
     # -- the quadratic form ------------------------------------------------
     def inverse_quadratic_form(self, X):
         """``j(x)^T G^-1 j(x)`` for every row ``x`` of ``X``.

@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._regressor import CuriousRegressor
 from .query import _greedy_influence, _scoring_estimator
+from .scores import check_uncertainty
 
 __all__ = ["InfluenceSampling", "CuriousProbabilisticRegressor"]
 
@@ -55,6 +56,12 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         with ``random_state``). ``"greedy"``: after each pick the point joins
         the design with its predicted label, the tangent takes a rank-one
         update and the utilities are recomputed, so a batch spreads out.
+
+    uncertainty : {"noise", "epistemic", "total"}, default="noise"
+        What the expected squared influence averages over, as in
+        :func:`sklearn_curiosity.query.influence_sampling`: the label noise
+        (``sigma^2 g^2``), the posterior of ``f`` (``sigma^2 g^2 v``), or
+        both (``sigma^2 g^2 (1 + v)``).
 
     missing_label : scalar or string or np.nan or None, default=np.nan
         Value marking unlabelled samples in ``y``.
@@ -86,9 +93,12 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
     True
     """
 
-    def __init__(self, batch=None, missing_label=MISSING_LABEL, random_state=None):
+    def __init__(
+        self, batch=None, uncertainty="noise", missing_label=MISSING_LABEL, random_state=None
+    ):
         super().__init__(random_state=random_state, missing_label=missing_label)
         self.batch = batch
+        self.uncertainty = uncertainty
 
     def query(
         self,
@@ -152,6 +162,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         check_type(fit_reg, "fit_reg", bool)
         if self.batch not in (None, "greedy"):
             raise ValueError(f'batch must be None or "greedy"; got {self.batch!r}.')
+        check_uncertainty(self.uncertainty)
         if fit_reg:
             # SklearnRegressor.fit has no sample_weight unless its estimator's has.
             if sample_weight is None:
@@ -169,7 +180,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
                 return self._greedy(
                     estimator, X_scored, X, mapping, batch_size, return_utilities
                 )
-            utilities_cand = estimator.influence_score(X_scored)
+            utilities_cand = estimator.influence_score(X_scored, uncertainty=self.uncertainty)
 
         utilities = utilities_cand
         if mapping is not None:
@@ -217,7 +228,8 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             )
             batch_size = n_cand
         indices, _, utilities_cand = _greedy_influence(
-            estimator, X_scored, batch_size, return_utilities=True
+            estimator, X_scored, batch_size, return_utilities=True,
+            uncertainty=self.uncertainty,
         )
         utilities = utilities_cand
         if mapping is not None:
