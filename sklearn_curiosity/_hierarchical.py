@@ -144,7 +144,9 @@ class HierarchicalHessian:
         for user in np.unique(user_index[user_index < self.n_users]):
             rows = user_index == user
             shrunk_phi[rows] = phi[rows] @ self.shrunk[user]
-            own_part[rows] = np.einsum("iq,qr,ir->i", phi[rows], self.block_inverse[user], phi[rows])
+            own_part[rows] = np.einsum(
+                "iq,qr,ir->i", phi[rows], self.block_inverse[user], phi[rows]
+            )
         z = linalg.solve_triangular(
             self.schur_cholesky, (phi - shrunk_phi).T, lower=True, check_finite=False
         )

@@ -194,7 +194,9 @@ def test_greedy_scores_are_those_of_refits_with_the_earlier_picks(uncertainty, f
     for j, index in enumerate(indices):
         expected = _refit_scores(reg, X, y, X_pool, indices[:j], uncertainty, **params)
         expected[indices[:j]] = np.nan
-        np.testing.assert_allclose(utilities[j], expected, rtol=1e-8, atol=1e-8 * np.nanmax(expected))
+        np.testing.assert_allclose(
+            utilities[j], expected, rtol=1e-8, atol=1e-8 * np.nanmax(expected)
+        )
         assert index == np.nanargmax(expected)
         np.testing.assert_allclose(picked[j], expected[index], rtol=1e-8)
 
