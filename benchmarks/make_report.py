@@ -499,6 +499,38 @@ def goal_rows(label):
     return rows
 
 
+def uncertainty_rows(label):
+    """Per model: each uncertainty's AUC against the same strategy with "noise".
+
+    The relative difference ``AUC_u / AUC_noise - 1`` on every (dataset,
+    seed) both ran, its mean and standard error over those pairs, and the
+    datasets where the mean AUC is lower (negative: ``u`` needs fewer labels).
+    """
+    rows = []
+    for model in label["models"]:
+        by = _by(label, model)
+        for family in ("influence top-k", "influence greedy batch"):
+            for uncertainty in ("epistemic", "total"):
+                strategy = f"{family} {uncertainty}"
+                differences, better = [], 0
+                for d in label["datasets"]:
+                    if (d, strategy) not in by or (d, family) not in by:
+                        continue
+                    noise = dict(zip(by[(d, family)]["seeds"], by[(d, family)]["aucs"]))
+                    run = by[(d, strategy)]
+                    differences += [a / noise[k] - 1 for k, a in zip(run["seeds"], run["aucs"])
+                                    if k in noise]
+                    better += run["auc"] < by[(d, family)]["auc"]
+                if not differences:
+                    continue
+                n = len(differences)
+                rows.append({"model": model, "strategy": strategy, "pairs": n,
+                             "mean_difference": float(np.mean(differences)),
+                             "se": float(np.std(differences, ddof=1) / np.sqrt(n)),
+                             "datasets_better": better})
+    return rows
+
+
 def goal_markdown(labels):
     """Markdown tables of :func:`goal_rows` for each named label-efficiency result."""
     parts = []
@@ -518,6 +550,14 @@ def goal_markdown(labels):
                 f"{r['wins_vs_random']} of {r['cases']} | {r['best_peer']} "
                 f"({r['best_peer_ratio']:.3f}) | {r['ratio_to_best_peer']:.3f} | "
                 f"{'; '.join(r['behind_by_2se']) or 'none'} |")
+        parts.append("")
+        parts.append("| model | strategy | AUC / same strategy with noise - 1 (mean +- SE over "
+                     "dataset-seed pairs) | datasets with a lower mean AUC than noise |")
+        parts.append("|---|---|---|---|")
+        for r in uncertainty_rows(label):
+            parts.append(f"| {r['model']} | {r['strategy']} | {100 * r['mean_difference']:+.2f}% "
+                         f"+- {100 * r['se']:.2f}% ({r['pairs']} pairs) | "
+                         f"{r['datasets_better']} |")
         parts.append("")
     return "\n".join(parts)
 
