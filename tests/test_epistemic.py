@@ -370,3 +370,20 @@ def test_hierarchical_scores_use_the_dense_hessian(fit_intercept):
         )
     with pytest.raises(ValueError, match='"noise", "epistemic" or "total"'):
         reg.influence_score(X_pool, groups=pool_groups, uncertainty="all")
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+def test_sparse_pools_give_the_dense_answers(model):
+    from scipy import sparse
+
+    X, y, X_pool = make_problem()
+    X_pool[np.abs(X_pool) < 1.0] = 0.0
+    reg = fit(model, X, y, alpha=2.0)
+    for uncertainty in ("epistemic", "total"):
+        for batch in (None, "greedy"):
+            dense = influence_sampling(reg, X_pool, 4, batch=batch, uncertainty=uncertainty)
+            lazy = influence_sampling(
+                reg, sparse.csr_matrix(X_pool), 4, batch=batch, uncertainty=uncertainty
+            )
+            np.testing.assert_array_equal(lazy[0], dense[0])
+            np.testing.assert_allclose(lazy[1], dense[1], rtol=1e-10)
