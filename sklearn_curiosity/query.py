@@ -12,7 +12,9 @@ the pool), or a modAL ``ActiveLearner`` wrapping either (its ``.estimator`` is
 used), so the strategies drop into ``ActiveLearner(query_strategy=...)``.
 
 - :func:`influence_sampling`: the model's curiosity, top-k expected squared
-  influence, or a greedy batch that rescores the pool after each pick;
+  influence, or a greedy batch that rescores the pool after each pick; the
+  expectation is over the label noise, the model's posterior, or both
+  (``uncertainty``);
 - baselines: :func:`random_sampling`, greedy sampling on inputs
   (:func:`greedy_sampling_x`), outputs (:func:`greedy_sampling_y`) and both
   (:func:`improved_greedy_sampling`) after Wu (2019), and
