@@ -444,6 +444,8 @@ def machine_section(cost, label):
 PEERS = ("variance sampling", "GSx (ours)", "GSy (ours)", "iGS (ours)", "QBC (skactiveml)",
          "EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)", "max_std GP (modAL)",
          "EMOC (skactiveml on ours)")
+# Issue 19's further ideas (benchmark strategies only), reported beside ours.
+IDEAS = ("variance reduction (closed form)",)
 
 
 def _paired_ratio(run, reference):
@@ -475,7 +477,7 @@ def goal_rows(label):
         peers = {p: mean_ratio(p)[0] for p in PEERS if any((d, p) in by for d in datasets)}
         best_peer = min(peers, key=peers.get) if peers else None
         for strategy in label["strategies"]:
-            if not strategy.startswith("influence"):
+            if not (strategy.startswith("influence") or strategy in IDEAS):
                 continue
             ratio, ratios = mean_ratio(strategy)
             behind = []
