@@ -44,8 +44,9 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
 
     The scikit-activeml face of
     :func:`sklearn_curiosity.query.influence_sampling`: the utility of a
-    candidate ``x`` is the model's curiosity ``sigma^2 g(x)^2``, its expected
-    squared influence on the complexity of a
+    candidate ``x`` is the model's curiosity, by default its epistemic part
+    ``sigma^2 g(x)^2 v(x)`` (see ``uncertainty``): its expected squared
+    influence on the complexity of a
     :class:`~sklearn_curiosity.CuriousRegressor` (or of a Pipeline ending in
     one) wrapped in skactiveml's ``SklearnRegressor``.
 
@@ -57,11 +58,12 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         the design with its predicted label, the tangent takes a rank-one
         update and the utilities are recomputed, so a batch spreads out.
 
-    uncertainty : {"noise", "epistemic", "total"}, default="noise"
+    uncertainty : {"noise", "epistemic", "total"}, default="epistemic"
         What the expected squared influence averages over, as in
-        :func:`sklearn_curiosity.query.influence_sampling`: the label noise
-        (``sigma^2 g^2``), the posterior of ``f`` (``sigma^2 g^2 v``), or
-        both (``sigma^2 g^2 (1 + v)``).
+        :func:`sklearn_curiosity.query.influence_sampling` (and with its
+        default): the label noise (``sigma^2 g^2``, the paper's curiosity),
+        the posterior of ``f`` (``sigma^2 g^2 v``), or both (``sigma^2 g^2
+        (1 + v)``).
 
     missing_label : scalar or string or np.nan or None, default=np.nan
         Value marking unlabelled samples in ``y``.
@@ -94,7 +96,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
     """
 
     def __init__(
-        self, batch=None, uncertainty="noise", missing_label=MISSING_LABEL, random_state=None
+        self, batch=None, uncertainty="epistemic", missing_label=MISSING_LABEL, random_state=None
     ):
         super().__init__(random_state=random_state, missing_label=missing_label)
         self.batch = batch
