@@ -198,6 +198,18 @@ def _final_and_pool(ctx):
     return fitted[-1], np.asarray(fitted[:-1].transform(ctx["X_pool"]), dtype=float)
 
 
+def _pool_kernel(ctx):
+    """``K = J G^-1 J^T`` over the pool, with the Laplace factor of ``predict(return_std=True)``."""
+    final, X = _final_and_pool(ctx)
+    J = final._model.jacobian(final.params_, X)
+    return J @ final._laplace.solve(J.T)
+
+
+def _summed_variance_drops(K):
+    """Drop of the pool's ``sum_x v(x)`` from labelling each candidate ``c``."""
+    return np.einsum("ij,ij->j", K, K) / (1.0 + np.diag(K))
+
+
 def variance_reduction(ctx):
     """Greedy picks of the largest drop of ``sum_x v(x)`` over the pool.
 
@@ -207,12 +219,10 @@ def variance_reduction(ctx):
     scikit-activeml's EMVR refits per candidate. After a pick, ``K`` takes
     the same Sherman-Morrison step.
     """
-    final, X = _final_and_pool(ctx)
-    J = final._model.jacobian(final.params_, X)
-    K = J @ final._laplace.solve(J.T)
+    K = _pool_kernel(ctx)
     picks = []
     for _ in range(ctx["batch"]):
-        gain = np.einsum("ij,ij->j", K, K) / (1.0 + np.diag(K))
+        gain = _summed_variance_drops(K)
         gain[picks] = -np.inf
         best = int(np.argmax(gain))
         picks.append(best)

@@ -146,3 +146,40 @@ def test_goal_rows_compare_to_random_and_the_best_peer():
     (epistemic,) = make_report.uncertainty_rows(label)
     assert epistemic["mean_difference"] == pytest.approx(-0.1)
     assert epistemic["datasets_better"] == 2
+
+
+def test_closed_form_variance_reduction_equals_refits():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_label_efficiency as bench
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_curiosity import CuriousRegressor
+
+    rng = np.random.RandomState(0)
+    X, X_pool = rng.normal(size=(15, 3)), 2 * rng.normal(size=(40, 3))
+    y = X @ [1.0, -1.0, 0.5] + 0.3 * rng.normal(size=15)
+    fitted = make_pipeline(StandardScaler(), CuriousRegressor(alpha=1.0)).fit(X, y)
+
+    def summed_variance(pipe):
+        _, std = pipe.predict(X_pool, return_std=True)
+        return np.sum(std**2 / pipe[-1].noise_variance_ - 1)
+
+    # Brute force: refit with each candidate at its predicted label (the
+    # scaler kept as fitted), and the drop of the pool's summed v.
+    before = summed_variance(fitted)
+    drops = []
+    for c in range(len(X_pool)):
+        refit = make_pipeline(fitted[0], CuriousRegressor(alpha=1.0))
+        refit[-1].fit(fitted[0].transform(np.vstack([X, X_pool[c]])),
+                      np.r_[y, fitted.predict(X_pool[[c]])])
+        drops.append(before - summed_variance(refit))
+    ctx = {"fitted": fitted, "X_pool": X_pool, "batch": 3}
+    gains = bench._summed_variance_drops(bench._pool_kernel(ctx))
+    np.testing.assert_allclose(gains, drops, rtol=1e-8)
+    picks = bench.variance_reduction(ctx)
+    assert picks[0] == np.argmax(drops)
+    assert len(set(picks)) == 3
