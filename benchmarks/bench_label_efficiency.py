@@ -8,8 +8,9 @@ features) is refitted on the labels chosen and scored on a held-out test set.
 The test RMSE is divided by the test targets' standard deviation
 (normalized RMSE: 1.0 is as good as predicting the mean).
 
-Strategies: influence sampling (top-k curiosity, and the greedy batch),
-random, variance sampling and Wu's greedy baselines from
+Strategies: influence sampling (top-k curiosity, and the greedy batch, each
+for every ``uncertainty``: "noise", "epistemic", "total"; the greedy batch
+only with batches of more than one), random, variance sampling and Wu's greedy baselines from
 ``sklearn_curiosity.query``, and the peers through their own APIs:
 scikit-activeml's GreedySamplingX (GSx), GreedySamplingTarget (GSy and iGS),
 QueryByCommittee, ExpectedModelChangeMaximization,
@@ -26,6 +27,12 @@ inside a peer that predicts NaN), the round is drawn at random. Where
 a strategy returns fewer picks than the batch (a peer with NaN utilities),
 the batch is completed at random. Both are counted (``random_fallback_rounds``,
 with the errors' messages).
+
+``--alpha cv`` chooses alpha each round by leave-one-out, as users run it:
+the model under test is a ``CuriousRegressorCV`` (closed-form LOO over
+``CV_ALPHAS``) and the peers' own Ridge a ``RidgeCV`` over the same grid
+(linear and poly only: a network has no closed-form LOO). ``--strategies``
+runs a subset (random is always run: the summaries compare to it).
 
 Summaries per curve: the normalized RMSE-AUC (the mean normalized RMSE over the
 curve, trapezoidal in the number of labels) and the number of labels needed to
@@ -45,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.linear_model import BayesianRidge, Ridge
+from sklearn.linear_model import BayesianRidge, Ridge, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
@@ -54,13 +61,16 @@ from _common import machine_info, optional, progress, require  # noqa: E402
 from bench_cost import modal_gp  # noqa: E402
 from datasets import DATASETS, load  # noqa: E402
 
-from sklearn_curiosity import CuriousRegressor, influence_score  # noqa: E402
+from sklearn_curiosity import CuriousRegressor, CuriousRegressorCV  # noqa: E402
 
 # Fixed in advance, not tuned on the test sets: the quadratic features are
 # many more, so they get a stronger penalty.
 ALPHA = {"linear": 1.0, "poly": 10.0, "mlp": 10.0}
 # A small network trained by L-BFGS, so that the many refits stay affordable.
 MLP_KW = dict(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", max_iter=200)
+# With --alpha cv: the grid leave-one-out chooses from, each round.
+CV_ALPHAS = np.logspace(-2, 4, 13)
+UNCERTAINTIES = ("noise", "epistemic", "total")
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +86,11 @@ def features(model):
     raise ValueError(model)
 
 
-def model_under_test(model):
+def model_under_test(model, alpha="fixed"):
+    if alpha == "cv":
+        if model == "mlp":
+            raise ValueError("--alpha cv: the network has no closed-form leave-one-out")
+        return make_pipeline(*features(model), CuriousRegressorCV(alphas=CV_ALPHAS))
     if model == "mlp":
         return make_pipeline(*features(model), CuriousRegressor(
             model="mlp", alpha=ALPHA[model], random_state=0, **MLP_KW))
@@ -88,8 +102,10 @@ def model_under_test(model):
 # ctx: X_lab, y_lab, X_pool, batch, rng, seed, model (name), fitted (the model
 # under test fitted on the labels).
 # --------------------------------------------------------------------------
-def peer_point_model(model):
-    """The peers' own regressor for a model: Ridge, or sklearn's MLPRegressor."""
+def peer_point_model(model, alpha="fixed"):
+    """The peers' own regressor for a model: Ridge (RidgeCV), or sklearn's MLPRegressor."""
+    if alpha == "cv":
+        return RidgeCV(alphas=CV_ALPHAS)
     if model == "mlp":
         from sklearn.neural_network import MLPRegressor
 
@@ -101,11 +117,6 @@ def peer_point_model(model):
 
 def random_strategy(ctx):
     return ctx["rng"].choice(len(ctx["X_pool"]), ctx["batch"], replace=False)
-
-
-def influence_topk(ctx):
-    scores = influence_score(ctx["fitted"], ctx["X_pool"])
-    return np.argsort(scores)[::-1][: ctx["batch"]]
 
 
 def _query_strategy(name, labelled=False, **kwargs):
@@ -128,18 +139,21 @@ def _skactiveml(strategy_name, regressor, candidates=None, **params):
         skreg = require("skactiveml.regressor")
         feats = features(ctx["model"])
         if regressor == "ridge":
-            reg = skreg.SklearnRegressor(make_pipeline(*feats, peer_point_model(ctx["model"])),
-                                         random_state=ctx["seed"])
+            reg = skreg.SklearnRegressor(
+                make_pipeline(*feats, peer_point_model(ctx["model"], ctx["alpha"])),
+                random_state=ctx["seed"])
         elif regressor == "bagging":
             from sklearn.ensemble import BaggingRegressor
 
             reg = skreg.SklearnRegressor(
-                BaggingRegressor(make_pipeline(*feats, peer_point_model(ctx["model"])),
+                BaggingRegressor(make_pipeline(*feats, peer_point_model(ctx["model"],
+                                                                        ctx["alpha"])),
                                  n_estimators=5, random_state=ctx["seed"]),
                 random_state=ctx["seed"])
         elif regressor == "ours":  # peer strategy on our model
             wrapper = require("sklearn_curiosity.skactiveml").CuriousProbabilisticRegressor
-            reg = wrapper(model_under_test(ctx["model"]), random_state=ctx["seed"])
+            reg = wrapper(model_under_test(ctx["model"], ctx["alpha"]),
+                          random_state=ctx["seed"])
         elif regressor == "bayesian":
             reg = skreg.SklearnNormalRegressor(make_pipeline(*feats, BayesianRidge()),
                                                random_state=ctx["seed"])
@@ -173,6 +187,71 @@ def modal_max_std(ctx):
     return np.asarray(out[0] if isinstance(out, tuple) else out)
 
 
+# --------------------------------------------------------------------------
+# Issue 19's further ideas, measured here before any of them reaches the
+# package: the expected reduction of the pool's integrated predictive variance
+# (closed form from the Laplace factor), and density weighting.
+# --------------------------------------------------------------------------
+def _final_and_pool(ctx):
+    """The fitted CuriousRegressor and the pool in its input space."""
+    fitted = ctx["fitted"]
+    return fitted[-1], np.asarray(fitted[:-1].transform(ctx["X_pool"]), dtype=float)
+
+
+def _pool_kernel(ctx):
+    """``K = J G^-1 J^T`` over the pool, with the Laplace factor of ``predict(return_std=True)``."""
+    final, X = _final_and_pool(ctx)
+    J = final._model.jacobian(final.params_, X)
+    return J @ final._laplace.solve(J.T)
+
+
+def _summed_variance_drops(K):
+    """Drop of the pool's ``sum_x v(x)`` from labelling each candidate ``c``."""
+    return np.einsum("ij,ij->j", K, K) / (1.0 + np.diag(K))
+
+
+def variance_reduction(ctx):
+    """Greedy picks of the largest drop of ``sum_x v(x)`` over the pool.
+
+    With ``K = J G^-1 J^T`` over the pool (``K[c, c] = v(x_c)``), labelling
+    ``x_c`` lowers ``v(x)`` by ``K[x, c]^2 / (1 + K[c, c])``: the summed drop
+    is ``||K[:, c]||^2 / (1 + K[c, c])``, one closed form per candidate where
+    scikit-activeml's EMVR refits per candidate. After a pick, ``K`` takes
+    the same Sherman-Morrison step.
+    """
+    K = _pool_kernel(ctx)
+    picks = []
+    for _ in range(ctx["batch"]):
+        gain = _summed_variance_drops(K)
+        gain[picks] = -np.inf
+        best = int(np.argmax(gain))
+        picks.append(best)
+        K = K - np.outer(K[:, best], K[best]) / (1.0 + K[best, best])
+    return np.array(picks)
+
+
+def _pool_density(ctx):
+    """Mean RBF similarity of each pool point to the pool (bandwidth: the median distance)."""
+    from sklearn.metrics import pairwise_distances
+
+    X = StandardScaler().fit_transform(ctx["X_pool"])
+    distances = pairwise_distances(X)
+    bandwidth = np.median(distances[distances > 0]) if np.any(distances > 0) else 1.0
+    return np.exp(-0.5 * (distances / bandwidth) ** 2).mean(axis=1)
+
+
+def density_weighted(uncertainty):
+    """Top-k of the curiosity times the pool density (Settles' information density, beta=1)."""
+
+    def run(ctx):
+        from sklearn_curiosity import influence_score
+
+        scores = influence_score(ctx["fitted"], ctx["X_pool"], uncertainty=uncertainty)
+        return np.argsort(-scores * _pool_density(ctx), kind="stable")[: ctx["batch"]]
+
+    return run
+
+
 # The peers that refit a model per candidate or per bootstrap: a few seconds
 # per query on this machine, so the reduced configuration runs them on fewer seeds.
 EXPENSIVE = ("EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)",
@@ -189,12 +268,18 @@ def strategies(peer_candidates):
     query = optional("sklearn_curiosity.query")
     no_query = "sklearn_curiosity.query is not on this branch yet"
     has = (lambda name: query is not None and hasattr(query, name))
+    # "noise" keeps the historical names, so that earlier results compare.
+    suffix = {"noise": "", "epistemic": " epistemic", "total": " total"}
+    influence = {}
+    for uncertainty in UNCERTAINTIES:
+        for name, batch in (("influence top-k", None), ("influence greedy batch", "greedy")):
+            influence[name + suffix[uncertainty]] = (
+                (_query_strategy("influence_sampling", batch=batch,
+                                 uncertainty=uncertainty), None)
+                if has("influence_sampling") else (None, no_query))
     table = {
         "random": (random_strategy, None),
-        "influence top-k": (influence_topk, None),
-        "influence greedy batch": (
-            (_query_strategy("influence_sampling", batch="greedy"), None)
-            if has("influence_sampling") else (None, no_query)),
+        **influence,
         "variance sampling": ((_query_strategy("variance_sampling"), None)
                               if has("variance_sampling") else (None, no_query)),
         "GSx (ours)": ((_query_strategy("greedy_sampling_x", labelled=True), None)
@@ -222,6 +307,9 @@ def strategies(peer_candidates):
         "QBC (skactiveml on ours)": (_skactiveml(
             "QueryByCommittee", "ours", sample_predictions_method_name="sample_y",
             sample_predictions_dict={"n_samples": 5}), None),
+        "variance reduction (closed form)": (variance_reduction, None),
+        "influence top-k epistemic x density": (density_weighted("epistemic"), None),
+        "influence top-k total x density": (density_weighted("total"), None),
     }
     return table
 
@@ -255,6 +343,8 @@ def run_task(dataset, seed, models, table, cfg):
         for name, (func, _) in table.items():
             if func is None or (name in EXPENSIVE and seed >= cfg["peer_seeds"]):
                 continue
+            if "greedy batch" in name and cfg["batch"] == 1:
+                continue  # a greedy batch of one is the top-k pick
             rng = np.random.default_rng([seed, len(out)])
             labelled = list(start)
             curve, seconds, fallbacks, errors = [], 0.0, 0, {}
@@ -263,14 +353,15 @@ def run_task(dataset, seed, models, table, cfg):
                 mask[labelled] = True
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    fitted = clone(model_under_test(model)).fit(X_pool_all[mask], y_pool_all[mask])
+                    fitted = clone(model_under_test(model, cfg["alpha"])).fit(
+                        X_pool_all[mask], y_pool_all[mask])
                 curve.append(nrmse(fitted, X_test, y_test))
                 if round_ == cfg["rounds"]:
                     break
                 remaining = np.flatnonzero(~mask)
                 ctx = {"X_lab": X_pool_all[mask], "y_lab": y_pool_all[mask],
                        "X_pool": X_pool_all[remaining], "batch": cfg["batch"], "rng": rng,
-                       "seed": seed, "model": model, "fitted": fitted}
+                       "seed": seed, "model": model, "fitted": fitted, "alpha": cfg["alpha"]}
                 tic = time.perf_counter()
                 try:
                     chosen = np.asarray(func(ctx), dtype=int).ravel()
@@ -365,6 +456,14 @@ def main(argv=None):
     parser.add_argument("--mlp-seeds", type=int, default=None,
                         help="run the MLP model on the first this many seeds only "
                              "(default: all seeds)")
+    parser.add_argument("--alpha", choices=["fixed", "cv"], default="fixed",
+                        help="fixed alpha per model, or chosen each round by leave-one-out "
+                             "(CuriousRegressorCV; RidgeCV for the peers' own Ridge)")
+    parser.add_argument("--strategies", nargs="+", default=None,
+                        help="run only these strategies (random always runs)")
+    parser.add_argument("--no-records", action="store_true",
+                        help="leave the per-seed curves out of the JSON (the summaries "
+                             "keep each seed's AUC)")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write curves and summaries here")
     args = parser.parse_args(argv)
@@ -377,8 +476,15 @@ def main(argv=None):
     if args.mlp_seeds is None:
         args.mlp_seeds = args.seeds
 
+    if args.alpha == "cv" and "mlp" in args.models:
+        raise SystemExit("--alpha cv runs the linear and poly models only (no LOO for mlp).")
     cfg = {k: v for k, v in vars(args).items() if k != "json"}
     table = strategies(args.peer_candidates)
+    if args.strategies is not None:
+        unknown = set(args.strategies) - set(table)
+        if unknown:
+            raise SystemExit(f"unknown strategies {sorted(unknown)}; known: {list(table)}")
+        table = {k: v for k, v in table.items() if k == "random" or k in args.strategies}
     not_run = {name: reason for name, (func, reason) in table.items() if func is None}
     skipped_models = {}
     models = list(args.models)
@@ -411,10 +517,11 @@ def main(argv=None):
         "models": models,
         "not_run_models": skipped_models,
         "not_run_strategies": not_run,
-        "strategies": [name for name, (func, _) in table.items() if func is not None],
+        "strategies": [name for name, (func, _) in table.items() if func is not None
+                       and not ("greedy batch" in name and args.batch == 1)],
         "summary": [{"dataset": d, "model": m, "strategy": s, **v}
                     for (d, m, s), v in summary.items()],
-        "records": records,
+        "records": [] if args.no_records else records,
     }
     print_summary(result)
     if args.json:

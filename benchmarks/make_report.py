@@ -438,6 +438,132 @@ def machine_section(cost, label):
     return heading("Machine and versions", "-") + "\n" + list_table(["", ""], rows)
 
 
+# The peers the influence strategy is measured against (issue 19's goal): our
+# implementations of Wu's greedy baselines and variance sampling, and the other
+# libraries' strategies through their own APIs.
+PEERS = ("variance sampling", "GSx (ours)", "GSy (ours)", "iGS (ours)", "QBC (skactiveml)",
+         "EMCM (skactiveml)", "EMVR (skactiveml)", "KLD (skactiveml)", "max_std GP (modAL)",
+         "EMOC (skactiveml on ours)")
+# Issue 19's further ideas (benchmark strategies only), reported beside ours.
+IDEAS = ("variance reduction (closed form)",)
+
+
+def _paired_ratio(run, reference):
+    """Mean AUC of ``run`` over mean AUC of ``reference`` on the seeds both ran."""
+    common = dict(zip(reference["seeds"], reference["aucs"]))
+    pairs = [(a, common[k]) for k, a in zip(run["seeds"], run["aucs"]) if k in common]
+    return np.mean([a for a, _ in pairs]) / np.mean([b for _, b in pairs])
+
+
+def goal_rows(label):
+    """Per model and influence strategy: issue 19's goal figures.
+
+    Mean over the datasets of the AUC ratio to random (paired seeds), wins
+    against random, the best peer (lowest mean ratio) and our ratio to it, and
+    the datasets where the best peer on that dataset is ahead by more than two
+    standard errors (``sqrt(se_ours^2 + se_peer^2)``; a peer run on one seed
+    contributes no error of its own).
+    """
+    rows = []
+    for model in label["models"]:
+        by = _by(label, model)
+        datasets = [d for d in label["datasets"] if (d, "random") in by]
+
+        def mean_ratio(strategy):
+            ratios = [_paired_ratio(by[(d, strategy)], by[(d, "random")])
+                      for d in datasets if (d, strategy) in by]
+            return (float(np.mean(ratios)) if ratios else np.nan), ratios
+
+        peers = {p: mean_ratio(p)[0] for p in PEERS if any((d, p) in by for d in datasets)}
+        best_peer = min(peers, key=peers.get) if peers else None
+        for strategy in label["strategies"]:
+            if not (strategy.startswith("influence") or strategy in IDEAS):
+                continue
+            ratio, ratios = mean_ratio(strategy)
+            behind = []
+            for d in datasets:
+                present = [p for p in PEERS if (d, p) in by]
+                if (d, strategy) not in by or not present:
+                    continue
+                ours = by[(d, strategy)]
+                peer = min(present, key=lambda p: by[(d, p)]["auc"])
+                se = np.hypot(ours["auc_se"], by[(d, peer)]["auc_se"])
+                gap = (ours["auc"] - by[(d, peer)]["auc"]) / se if se > 0 else np.inf
+                if ours["auc"] > by[(d, peer)]["auc"] and gap > 2:
+                    behind.append(f"{d}: {peer} by {gap:.1f} SE")
+            rows.append({
+                "model": model, "strategy": strategy, "ratio_to_random": ratio,
+                "wins_vs_random": int(sum(r < 1 for r in ratios)), "cases": len(ratios),
+                "best_peer": best_peer, "best_peer_ratio": peers.get(best_peer, np.nan),
+                "ratio_to_best_peer": ratio / peers[best_peer] if best_peer else np.nan,
+                "behind_by_2se": behind,
+            })
+    return rows
+
+
+def uncertainty_rows(label):
+    """Per model: each uncertainty's AUC against the same strategy with "noise".
+
+    The relative difference ``AUC_u / AUC_noise - 1`` on every (dataset,
+    seed) both ran, its mean and standard error over those pairs, and the
+    datasets where the mean AUC is lower (negative: ``u`` needs fewer labels).
+    """
+    rows = []
+    for model in label["models"]:
+        by = _by(label, model)
+        for family in ("influence top-k", "influence greedy batch"):
+            for uncertainty in ("epistemic", "total"):
+                strategy = f"{family} {uncertainty}"
+                differences, better = [], 0
+                for d in label["datasets"]:
+                    if (d, strategy) not in by or (d, family) not in by:
+                        continue
+                    noise = dict(zip(by[(d, family)]["seeds"], by[(d, family)]["aucs"]))
+                    run = by[(d, strategy)]
+                    differences += [a / noise[k] - 1 for k, a in zip(run["seeds"], run["aucs"])
+                                    if k in noise]
+                    better += run["auc"] < by[(d, family)]["auc"]
+                if not differences:
+                    continue
+                n = len(differences)
+                rows.append({"model": model, "strategy": strategy, "pairs": n,
+                             "mean_difference": float(np.mean(differences)),
+                             "se": float(np.std(differences, ddof=1) / np.sqrt(n)),
+                             "datasets_better": better})
+    return rows
+
+
+def goal_markdown(labels):
+    """Markdown tables of :func:`goal_rows` for each named label-efficiency result."""
+    parts = []
+    for name, label in labels.items():
+        cfg = label["config"]
+        parts.append(
+            f"## {name}: batch {cfg['batch']}, alpha {cfg.get('alpha', 'fixed')}, "
+            f"{cfg['rounds']} rounds, {cfg['seeds']} seeds (refitting peers on "
+            f"{cfg['peer_seeds']}), labels {label['labels'][0]}..{label['labels'][-1]}\n")
+        parts.append("| model | strategy | AUC / random | wins vs random | best peer "
+                     "(AUC / random) | ours / best peer | behind the dataset's best peer "
+                     "by > 2 SE |")
+        parts.append("|---|---|---|---|---|---|---|")
+        for r in goal_rows(label):
+            parts.append(
+                f"| {r['model']} | {r['strategy']} | {r['ratio_to_random']:.3f} | "
+                f"{r['wins_vs_random']} of {r['cases']} | {r['best_peer']} "
+                f"({r['best_peer_ratio']:.3f}) | {r['ratio_to_best_peer']:.3f} | "
+                f"{'; '.join(r['behind_by_2se']) or 'none'} |")
+        parts.append("")
+        parts.append("| model | strategy | AUC / same strategy with noise - 1 (mean +- SE over "
+                     "dataset-seed pairs) | datasets with a lower mean AUC than noise |")
+        parts.append("|---|---|---|---|")
+        for r in uncertainty_rows(label):
+            parts.append(f"| {r['model']} | {r['strategy']} | {100 * r['mean_difference']:+.2f}% "
+                         f"+- {100 * r['se']:.2f}% ({r['pairs']} pairs) | "
+                         f"{r['datasets_better']} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
 def render(cost, label, out, page):
     for model in label["models"]:
         plot_curves(label, model, out / f"curves_{model}.png")
@@ -482,8 +608,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=ROOT / "doc" / "benchmarks",
                         help="folder for the plots and JSON files")
     parser.add_argument("--page", type=Path, default=ROOT / "doc" / "benchmarks.rst")
+    parser.add_argument("--goal", type=Path, nargs="+",
+                        help="only summarize these label-efficiency JSON files against "
+                             "issue 19's goal (markdown on stdout); runs nothing")
     parser.set_defaults(config="full")
     args = parser.parse_args(argv)
+    if args.goal:
+        print(goal_markdown({path.stem: json.loads(path.read_text()) for path in args.goal}))
+        return
     require("matplotlib", extra="benchmarks").use("Agg")
     if args.render_only:
         cost = json.loads((args.out / "cost.json").read_text())

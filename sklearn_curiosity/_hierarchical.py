@@ -38,10 +38,12 @@ from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .scores import (
     _final_step,
     check_finite_scores,
+    check_uncertainty,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
     total_over_regularities,
+    uncertainty_factor,
 )
 
 # The two regularities, in the column order of tangent_ and of every score.
@@ -134,6 +136,29 @@ class HierarchicalHessian:
         deltas = user_part - np.matmul(self.shrunk, beta)
         solution = np.concatenate([beta[np.newaxis], deltas], axis=0)
         return solution.reshape(rhs.shape)
+
+    def inverse_quadratic_form(self, phi, user_index):
+        """``j^T H^-1 j`` for the gradients ``j`` of ``f(x, u)`` in ``theta``.
+
+        ``j`` is ``phi(x)`` in the ``beta`` block and in user ``u``'s block
+        (no user block for an unseen user, ``user_index == n_users``). With
+        the blocks of ``H^-1`` (see :meth:`effective_dof`) this is ``a^T
+        S^-1 a + phi^T A_u^-1 phi`` with ``a = phi - M_u phi``, and ``phi^T
+        S^-1 phi`` for an unseen user: one triangular solve per row, the
+        users' blocks applied user by user.
+        """
+        shrunk_phi = np.zeros_like(phi)
+        own_part = np.zeros(len(phi))
+        for user in np.unique(user_index[user_index < self.n_users]):
+            rows = user_index == user
+            shrunk_phi[rows] = phi[rows] @ self.shrunk[user]
+            own_part[rows] = np.einsum(
+                "iq,qr,ir->i", phi[rows], self.block_inverse[user], phi[rows]
+            )
+        z = linalg.solve_triangular(
+            self.schur_cholesky, (phi - shrunk_phi).T, lower=True, check_finite=False
+        )
+        return np.einsum("ij,ij->j", z, z) + own_part
 
     def effective_dof(self):
         """Trace of the hat matrix, ``n_params - trace(H^-1 D)`` by blocks.
@@ -553,7 +578,9 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         phi, user_index = self._features_and_users(X, groups)
         return check_finite_scores(_predict_blocks(phi, *self._blocks(self.tangent_), user_index))
 
-    def influence_score(self, X, y=None, groups=None, *, per_regularity=False):
+    def influence_score(
+        self, X, y=None, groups=None, *, per_regularity=False, uncertainty="noise"
+    ):
         """Influence of each (sample, user) on the model's two complexities.
 
         With labels, the signed influence ``I_k = (f(x, u) - y) g_k(x, u)`` on
@@ -567,6 +594,13 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
         is the model's curiosity about the pair. Note that it is the expected
         squared norm of the per-regularity influences, not the expected square
         of the labelled total.
+
+        ``uncertainty`` says what the expectation is over, as for
+        :meth:`CuriousRegressor.influence_score`: "epistemic" and "total"
+        multiply by ``v`` or ``1 + v`` with ``v(x, u) = grad f^T H^-1 grad
+        f``, the Laplace posterior variance of ``f(x, u)`` over
+        ``noise_variance_`` (``H``: this model's exact Hessian, the linear
+        model's Laplace Hessian).
 
         Parameters
         ----------
@@ -583,16 +617,28 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             Return one column per regularity (``alpha``, ``deviation_alpha``)
             instead of their total.
 
+        uncertainty : {"noise", "epistemic", "total"}, default="noise"
+            Without labels: over the label noise (``noise_variance_ *
+            g_k^2``), the posterior of ``f`` (times ``v``) or both (times
+            ``1 + v``). With ``y``, only "noise" is accepted.
+
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, 2)
             Signed influence (with ``y``) or expected squared influence
             (without).
         """
+        check_uncertainty(uncertainty, y)
         phi, user_index = self._features_and_users(X, groups)
         sensitivity = _predict_blocks(phi, *self._blocks(self.tangent_), user_index)
         if y is None:
-            scores = expected_squared_influence(sensitivity, self.noise_variance_)
+            factor = uncertainty_factor(
+                uncertainty,
+                None
+                if uncertainty == "noise"
+                else self._hessian.inverse_quadratic_form(phi, user_index),
+            )
+            scores = expected_squared_influence(sensitivity, self.noise_variance_, factor)
         else:
             y = as_numeric_target(column_or_1d(y, warn=True))
             check_consistent_length(phi, y)

@@ -39,10 +39,12 @@ from .models import MLP, LinearModel, Model
 from .regularizers import L2Regularizer, QuadraticPenalties
 from .scores import (
     check_finite_scores,
+    check_uncertainty,
     estimate_noise_variance,
     expected_squared_influence,
     signed_influence,
     total_over_regularities,
+    uncertainty_factor,
 )
 from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa_solve
 
@@ -921,12 +923,17 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     def _sensitivity(self, X):
         return self._evaluator(prediction=False)(X)[1]
 
-    def _expected_squared_influence(self, per_regularity=False):
+    def _expected_squared_influence(self, per_regularity=False, uncertainty="noise"):
         """A function of a block of rows: its curiosity scores."""
         evaluate = self._evaluator(prediction=False)
 
         def scores(X):
-            squared = expected_squared_influence(evaluate(X)[1], self.noise_variance_)
+            # v(x), in float64 whatever the block's dtype, only when asked for.
+            factor = uncertainty_factor(
+                uncertainty,
+                None if uncertainty == "noise" else self._laplace.inverse_quadratic_form(X),
+            )
+            squared = expected_squared_influence(evaluate(X)[1], self.noise_variance_, factor)
             return total_over_regularities(squared, per_regularity)
 
         return scores
@@ -940,7 +947,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
         return scores
 
-    def influence_score(self, X, y=None, *, per_regularity=False):
+    def influence_score(self, X, y=None, *, per_regularity=False, uncertainty="noise"):
         """Influence of each point on the model's complexity.
 
         With labels, the signed influence of each labelled point,
@@ -955,6 +962,18 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         ``E[I^2] = noise_variance_ * g(x)^2`` (its mean ``E[I]`` is zero): the
         model's curiosity about ``x``, non-negative, in the square of the
         labelled score's units. Label the points with the largest scores first.
+
+        ``uncertainty`` says what that expectation is over (see
+        :ref:`theory-epistemic`). Write the unknown label ``y = f*(x) + eps``;
+        under the Laplace posterior the model's error ``f(x) - f*(x)`` has
+        variance ``noise_variance_ * v(x)``, with ``v(x) = grad f(x)^T H^-1
+        grad f(x)`` the quantity ``predict(return_std=True)`` adds to the
+        noise (``std^2 = noise_variance_ * (1 + v)``; for a network, ``H`` is
+        the Gauss-Newton Hessian). "noise" (the default, the paper's
+        curiosity): over ``eps`` alone, ``noise_variance_ * g^2``. "total":
+        over both, ``noise_variance_ * g^2 * (1 + v)``. "epistemic": its part
+        that a label can remove, ``noise_variance_ * g^2 * v``, what the model
+        does not know yet (the irreducible noise part left out).
 
         With several regularities each has its own sensitivity ``g_k`` and
         scores ``I_k = (f(x) - y) g_k(x)`` and ``E[I_k^2] = noise_variance_ *
@@ -973,17 +992,42 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             Labels of the samples, if known.
 
         per_regularity : bool, default=False
-            Return one column per regularity instead of their total.
+            Return one column per regularity instead of their total (each
+            column takes the same uncertainty factor).
+
+        uncertainty : {"noise", "epistemic", "total"}, default="noise"
+            Without labels: the expectation over the label noise
+            (``noise_variance_ * g^2``), over the posterior of ``f`` alone
+            (``noise_variance_ * g^2 * v``), or over both (``noise_variance_ *
+            g^2 * (1 + v)``). With ``y``, only "noise" is accepted.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             Signed influence (with ``y``) or expected squared influence
             (without); one column per regularity with ``per_regularity=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_curiosity import CuriousRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 2))
+        >>> y = X @ [1.0, -1.0] + 0.3 * rng.normal(size=30)
+        >>> reg = CuriousRegressor(alpha=2.0).fit(X, y)
+        >>> pool = [[0.0, 0.5], [4.0, -4.0]]
+        >>> noise = reg.influence_score(pool)
+        >>> total = reg.influence_score(pool, uncertainty="total")
+        >>> epistemic = reg.influence_score(pool, uncertainty="epistemic")
+        >>> bool(np.allclose(total, noise + epistemic))
+        True
         """
+        check_uncertainty(uncertainty, y)
         if y is None:
             X = self._validate_X(X, scoring=True)
-            return self._by_row_chunks(self._expected_squared_influence(per_regularity), X)
+            return self._by_row_chunks(
+                self._expected_squared_influence(per_regularity, uncertainty), X
+            )
         check_is_fitted(self)
         X, y = validate_data(
             self,

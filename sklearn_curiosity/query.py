@@ -12,7 +12,9 @@ the pool), or a modAL ``ActiveLearner`` wrapping either (its ``.estimator`` is
 used), so the strategies drop into ``ActiveLearner(query_strategy=...)``.
 
 - :func:`influence_sampling`: the model's curiosity, top-k expected squared
-  influence, or a greedy batch that rescores the pool after each pick;
+  influence, or a greedy batch that rescores the pool after each pick; the
+  expectation is over the label noise, the model's posterior, or both
+  (``uncertainty``);
 - baselines: :func:`random_sampling`, greedy sampling on inputs
   (:func:`greedy_sampling_x`), outputs (:func:`greedy_sampling_y`) and both
   (:func:`improved_greedy_sampling`) after Wu (2019), and
@@ -52,7 +54,13 @@ from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils.validation import _num_samples
 
 from ._hierarchical import user_influence_sampling
-from .scores import _final_step, expected_squared_influence, total_over_regularities
+from .scores import (
+    _final_step,
+    check_uncertainty,
+    expected_squared_influence,
+    total_over_regularities,
+    uncertainty_factor,
+)
 
 __all__ = [
     "influence_sampling",
@@ -141,51 +149,107 @@ def _labelled_set(X_labelled, y_labelled, X_training, y_training, need_y):
 # Influence sampling and its greedy batch
 
 
+class _RankOneInverse:
+    """Solves with a Hessian that gains rank-one terms ``w u_i u_i^T``.
+
+    Successive Sherman-Morrison steps keep ``H_k^-1 v = H^-1 v - sum_i z_i
+    z_i^T v / d_i`` with ``z_i = H_{i-1}^-1 u_i`` and ``d_i = 1/w + u_i^T
+    z_i``: only ``solve``, the fitted Hessian's, is used, ``O(p^2 + k p)``
+    per added point.
+    """
+
+    def __init__(self, solve, weight=1.0):
+        self._solve_fitted = solve
+        self._weight = weight
+        self.z = []
+        self.d = []
+
+    def solve(self, v):
+        z = self._solve_fitted(v)
+        for z_i, d_i in zip(self.z, self.d):
+            z = z - z_i * ((z_i @ v) / d_i)
+        return z
+
+    def add(self, u):
+        """Add ``w u u^T``; return its ``(z, d)``."""
+        z = self.solve(u)
+        d = 1.0 / self._weight + u @ z
+        self.z.append(z)
+        self.d.append(d)
+        return z, d
+
+
 class _RankOneTangent:
     """The tangent of a model whose design gains points labelled by its own predictions.
 
     A point joining with ``y = f(x; theta*)`` has zero residual, so ``theta*``
     and ``b = d/dalpha grad R`` do not move and the Hessian gains exactly
     ``w grad f(x) grad f(x)^T`` (the residual term of the loss Hessian
-    vanishes, for any model). Successive Sherman-Morrison steps keep
-    ``H_k^-1 v = H^-1 v - sum_i z_i z_i^T v / d_i`` with ``z_i = H_{i-1}^-1 u_i``
-    and ``d_i = 1/w + u_i^T z_i``: only the fitted Hessian's ``solve`` is used,
-    ``O(p^2 + k p)`` per added point.
+    vanishes, for any model): the fitted Hessian's solves with
+    Sherman-Morrison steps (:class:`_RankOneInverse`), ``O(p^2 + k p)`` per
+    added point. ``inverse`` holds those steps.
     """
 
     def __init__(self, estimator, weight=1.0):
         self._estimator = estimator
-        self._weight = weight
+        self.inverse = _RankOneInverse(estimator._hessian.solve, weight)
         self.tangent = np.array(estimator.tangent_, dtype=np.float64)
-        self._z = []
-        self._d = []
-
-    def _solve(self, v):
-        z = self._estimator._hessian.solve(v)
-        for z_i, d_i in zip(self._z, self._d):
-            z = z - z_i * ((z_i @ v) / d_i)
-        return z
 
     def add(self, X_rows):
         """Add the rows of ``X_rows`` (validated, in the model's input space)."""
         estimator = self._estimator
         for u in estimator._model.jacobian(estimator.params_, X_rows):
-            z = self._solve(u)
-            d = 1.0 / self._weight + u @ z
+            z, d = self.inverse.add(u)
             # tau' = -H'^-1 b = tau - z (u . tau) / d, since H^-1 b = -tau
             # (one column per regularity: b has one).
             self.tangent = self.tangent - np.multiply.outer(z, (u @ self.tangent) / d)
-            self._z.append(z)
-            self._d.append(d)
         return self
 
 
-def influence_sampling(estimator, X_pool, n_instances=1, *, batch=None):
+class _RankOneQuadraticForm:
+    """The pool's ``v(x) = grad f(x)^T G^-1 grad f(x)`` as the design gains points.
+
+    ``G`` is the Laplace Hessian of ``predict(return_std=True)`` (the
+    Gauss-Newton one for a network; the tangent's own for the linear model).
+    A point ``u = grad f(x_j)`` joining with unit weight and zero residual
+    adds ``u u^T`` to ``G`` as to the exact Hessian, so ``v(x)`` drops by
+    ``(grad f(x)^T z)^2 / d``, ``z = G^-1 u``, ``d = 1 + v(x_j)``: one solve
+    and one pass over the pool, ``O(n_pool p)``, per pick. With
+    ``tangent_inverse`` (the linear model, where ``G`` is the tangent's
+    Hessian) the tangent's own steps are reused instead of solving again.
+    """
+
+    def __init__(self, estimator, X_pool, tangent_inverse=None):
+        self._estimator = estimator
+        self._X_pool = X_pool
+        self.values = estimator._laplace.inverse_quadratic_form(X_pool)
+        self._shared = tangent_inverse is not None
+        self._inverse = (
+            tangent_inverse if self._shared else _RankOneInverse(estimator._laplace.solve)
+        )
+
+    def add(self, X_row):
+        """Add one row; with a shared inverse, after the tangent added it."""
+        estimator = self._estimator
+        if not self._shared:
+            self._inverse.add(estimator._model.jacobian(estimator.params_, X_row)[0])
+        z, d = self._inverse.z[-1], self._inverse.d[-1]
+        along = estimator._model.jvp(estimator.params_, self._X_pool, z)
+        self.values = self.values - along**2 / d
+        return self
+
+
+def influence_sampling(
+    estimator, X_pool, n_instances=1, *, batch=None, uncertainty="epistemic"
+):
     """Pick the pool points the model is most curious about.
 
     The curiosity of an unlabelled ``x`` is its expected squared influence on
-    the model's complexity, ``sigma^2 g(x)^2`` (see :func:`influence_score`;
-    with several regularities, ``sigma^2 sum_k g_k(x)^2``).
+    the model's complexity, ``sigma^2 g(x)^2`` over the label noise (see
+    :func:`influence_score`; with several regularities, ``sigma^2 sum_k
+    g_k(x)^2``). By default it is ranked by its epistemic part, that times
+    ``v(x)``, the posterior variance of ``f(x)`` over ``sigma^2``: what a
+    label can teach, rather than the noise it brings.
 
     Parameters
     ----------
@@ -207,6 +271,20 @@ def influence_sampling(estimator, X_pool, n_instances=1, *, batch=None):
         (Sherman-Morrison) step and the pool is rescored, so a batch does not
         pick the same direction ``n_instances`` times. Cost
         ``O(n_instances (p^2 + n_pool p))``, no refits.
+
+    uncertainty : {"noise", "epistemic", "total"}, default="epistemic"
+        What the expected squared influence averages over (see
+        :func:`~sklearn_curiosity.influence_score` and
+        :ref:`theory-epistemic`): the label noise, ``sigma^2 g^2`` (the
+        paper's curiosity); the posterior of ``f``, ``sigma^2 g^2 v`` with
+        ``v(x) = grad f(x)^T H^-1 grad f(x)`` (what the model does not know
+        yet); or both, ``sigma^2 g^2 (1 + v)``. The default, "epistemic",
+        needed fewer labels than "noise" in most configurations of the
+        label-efficiency benchmark (see :ref:`benchmarks`), and never
+        significantly more. In a greedy batch ``v`` takes the same rank-one
+        step as the tangent: after a pick ``x_j`` it drops by
+        ``(grad f(x)^T H^-1 grad f(x_j))^2 / (1 + v(x_j))``, ``O(n_pool p)``
+        per pick.
 
     Returns
     -------
@@ -239,21 +317,26 @@ def influence_sampling(estimator, X_pool, n_instances=1, *, batch=None):
     >>> influence_sampling(reg, pool, n_instances=3)[0]  # three copies of one point
     array([0, 1, 2])
     >>> influence_sampling(reg, pool, n_instances=3, batch="greedy")[0]
-    array([0, 4, 1])
+    array([0, 4, 3])
     """
     if batch not in (None, "greedy"):
         raise ValueError(f'batch must be None or "greedy"; got {batch!r}.')
+    check_uncertainty(uncertainty)
     estimator, _, _ = _unwrap(estimator)
     estimator, X_pool = _scoring_estimator(estimator, X_pool)
     n_instances = _check_n_instances(n_instances, X_pool.shape[0])
     if batch is None:
         # The estimator's own method: its checks (e.g. an unknown noise variance) apply.
-        return _top_k(estimator.influence_score(X_pool), n_instances)
-    indices, picked_scores, _ = _greedy_influence(estimator, X_pool, n_instances)
+        return _top_k(estimator.influence_score(X_pool, uncertainty=uncertainty), n_instances)
+    indices, picked_scores, _ = _greedy_influence(
+        estimator, X_pool, n_instances, uncertainty=uncertainty
+    )
     return indices, picked_scores
 
 
-def _greedy_influence(estimator, X_pool, n_instances, return_utilities=False):
+def _greedy_influence(
+    estimator, X_pool, n_instances, return_utilities=False, uncertainty="noise"
+):
     """Greedy batch of :func:`influence_sampling` on a validated pool.
 
     Returns the picks, their scores and, with ``return_utilities``, the
@@ -261,8 +344,13 @@ def _greedy_influence(estimator, X_pool, n_instances, return_utilities=False):
     (scikit-activeml's convention).
     """
     noise_variance = estimator.noise_variance_
-    scores = estimator.influence_score(X_pool)
+    scores = estimator.influence_score(X_pool, uncertainty=uncertainty)
     tangent = _RankOneTangent(estimator)
+    quadratic_form = None
+    if uncertainty != "noise":
+        # The linear model's Laplace Hessian is the tangent's: one set of solves.
+        shared = tangent.inverse if estimator._laplace is estimator._hessian else None
+        quadratic_form = _RankOneQuadraticForm(estimator, X_pool, tangent_inverse=shared)
     indices = np.empty(n_instances, dtype=np.intp)
     picked_scores = np.empty(n_instances)
     utilities = np.empty((n_instances, len(scores))) if return_utilities else None
@@ -275,10 +363,14 @@ def _greedy_influence(estimator, X_pool, n_instances, return_utilities=False):
         if return_utilities:
             utilities[j] = scores
         if j + 1 < n_instances:
-            tangent.add(_safe_indexing(X_pool, [best]))
+            row = _safe_indexing(X_pool, [best])
+            tangent.add(row)
+            factor = None
+            if quadratic_form is not None:
+                factor = uncertainty_factor(uncertainty, quadratic_form.add(row).values)
             sensitivity = estimator._model.jvp(estimator.params_, X_pool, tangent.tangent)
             scores = total_over_regularities(
-                expected_squared_influence(sensitivity, noise_variance)
+                expected_squared_influence(sensitivity, noise_variance, factor)
             )
     return indices, picked_scores, utilities
 

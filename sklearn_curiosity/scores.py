@@ -5,7 +5,14 @@ model with prediction ``f``, regularity sensitivity ``g = df/dalpha`` and noise
 variance ``sigma^2``:
 
 - labelled point: ``I(x, y) = (f(x) - y) * g(x)``;
-- unlabelled point: ``E[I(x, y)^2] = sigma^2 * g(x)^2`` for ``y ~ N(f(x), sigma^2)``.
+- unlabelled point: ``E[I(x, y)^2] = sigma^2 * g(x)^2`` for ``y ~ N(f(x), sigma^2)``
+  (``uncertainty="noise"``, the paper's curiosity). Writing the unknown label
+  as ``y = f*(x) + eps``, the model's own error ``f(x) - f*(x)`` has Laplace
+  posterior variance ``sigma^2 v(x)`` with ``v(x) = grad f(x)^T H^-1 grad f(x)``
+  (what ``predict(return_std=True)`` adds to the noise), so over the noise and
+  the posterior together ``E[I^2] = sigma^2 g(x)^2 (1 + v(x))``
+  (``uncertainty="total"``), of which ``sigma^2 g(x)^2 v(x)`` is the part a
+  label can remove (``uncertainty="epistemic"``).
 
 The functions :func:`influence_score` and :func:`regularity_sensitivity`
 accept a fitted :class:`~sklearn_curiosity.CuriousRegressor` or a
@@ -99,8 +106,12 @@ def check_finite_scores(values):
     )
 
 
-def expected_squared_influence(sensitivity, noise_variance):
-    """Expected squared influence of unlabelled points, ``sigma^2 * g^2``."""
+def expected_squared_influence(sensitivity, noise_variance, factor=None):
+    """Expected squared influence of unlabelled points, ``sigma^2 * g^2 * factor``.
+
+    ``factor`` (n_samples,) is that of :func:`uncertainty_factor`; ``None``
+    is 1 (the noise alone). It multiplies every regularity's column.
+    """
     if np.isnan(noise_variance):
         raise ValueError(
             "The noise variance could not be estimated at fit time (the model's "
@@ -114,7 +125,50 @@ def expected_squared_influence(sensitivity, noise_variance):
             "points cannot be scored. Rescale y (e.g. with "
             "TransformedTargetRegressor(transformer=StandardScaler())) and refit."
         )
-    return noise_variance * sensitivity**2
+    scores = noise_variance * sensitivity**2
+    if factor is None:
+        return scores
+    if scores.ndim == 2:
+        factor = factor[:, np.newaxis]
+    return scores * factor
+
+
+# What the expected squared influence of an unlabelled point averages over.
+UNCERTAINTIES = ("noise", "epistemic", "total")
+
+
+def check_uncertainty(uncertainty, y=None):
+    """Raise ValueError unless ``uncertainty`` is one of :data:`UNCERTAINTIES`.
+
+    With labels ``y`` there is no expectation to take: only the default
+    "noise" is accepted.
+    """
+    if not isinstance(uncertainty, str) or uncertainty not in UNCERTAINTIES:
+        raise ValueError(
+            'uncertainty must be one of "noise", "epistemic" or "total"; '
+            f"got {uncertainty!r}."
+        )
+    if y is not None and uncertainty != "noise":
+        raise ValueError(
+            f"uncertainty={uncertainty!r} takes the expectation over an unknown "
+            "label, so it applies to unlabelled points only: call influence_score "
+            "without y, or with the default uncertainty='noise' for the signed "
+            "influence of labelled points."
+        )
+    return uncertainty
+
+
+def uncertainty_factor(uncertainty, quadratic_form):
+    """The factor of ``sigma^2 g^2`` for an uncertainty: ``v``, ``1 + v``, or None (1).
+
+    ``quadratic_form`` is ``v(x) = grad f(x)^T H^-1 grad f(x)`` (called with
+    the points' ``v`` only for "epistemic" and "total"; "noise" needs none).
+    """
+    if uncertainty == "noise":
+        return None
+    if uncertainty == "epistemic":
+        return quadratic_form
+    return 1.0 + quadratic_form
 
 
 def _final_step(estimator, X):
@@ -144,7 +198,7 @@ def _n_regularities(estimator):
     return np.shape(tangent)[1] if np.ndim(tangent) == 2 else 1
 
 
-def influence_score(estimator, X, y=None, *, per_regularity=False):
+def influence_score(estimator, X, y=None, *, per_regularity=False, uncertainty="noise"):
     """Influence of each point of ``X`` on the complexity of a fitted model.
 
     Parameters
@@ -172,6 +226,14 @@ def influence_score(estimator, X, y=None, *, per_regularity=False):
         One column per regularity instead of their total (see
         :meth:`CuriousRegressor.influence_score`).
 
+    uncertainty : {"noise", "epistemic", "total"}, default="noise"
+        Unlabelled points only: what the expected squared influence averages
+        over (see :meth:`CuriousRegressor.influence_score` and
+        :ref:`theory-epistemic`). "noise": the label noise,
+        ``sigma^2 g(x)^2`` (the paper's curiosity). "epistemic":
+        ``sigma^2 g(x)^2 v(x)``, the part that comes from what the model does
+        not know yet. "total": ``sigma^2 g(x)^2 (1 + v(x))``, both.
+
     Returns
     -------
     scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_regularities)
@@ -188,20 +250,21 @@ def influence_score(estimator, X, y=None, *, per_regularity=False):
     >>> influence_score(pipe, [[1.5], [10.0]]).round(4)
     array([0.    , 0.1922])
     """
+    check_uncertainty(uncertainty, y)
     if is_dask_array(X):
         if per_regularity:
             return map_row_blocks(
-                partial(influence_score, per_regularity=True),
+                partial(influence_score, per_regularity=True, uncertainty=uncertainty),
                 estimator,
                 X,
                 y,
                 n_columns=_n_regularities(estimator),
             )
-        return map_row_blocks(influence_score, estimator, X, y)
+        return map_row_blocks(partial(influence_score, uncertainty=uncertainty), estimator, X, y)
     estimator, X = _final_step(estimator, X)
-    if per_regularity:
-        return estimator.influence_score(X, y, per_regularity=True)
-    return estimator.influence_score(X, y)
+    return estimator.influence_score(
+        X, y, per_regularity=per_regularity, uncertainty=uncertainty
+    )
 
 
 def regularity_sensitivity(estimator, X):

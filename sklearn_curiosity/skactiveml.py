@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._regressor import CuriousRegressor
 from .query import _greedy_influence, _scoring_estimator
-from .scores import expected_squared_influence
+from .scores import check_uncertainty, expected_squared_influence
 
 __all__ = ["InfluenceSampling", "CuriousProbabilisticRegressor"]
 
@@ -45,8 +45,9 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
 
     The scikit-activeml face of
     :func:`sklearn_curiosity.query.influence_sampling`: the utility of a
-    candidate ``x`` is the model's curiosity ``sigma^2 g(x)^2``, its expected
-    squared influence on the complexity of a
+    candidate ``x`` is the model's curiosity, by default its epistemic part
+    ``sigma^2 g(x)^2 v(x)`` (see ``uncertainty``): its expected squared
+    influence on the complexity of a
     :class:`~sklearn_curiosity.CuriousRegressor` (or of a Pipeline ending in
     one) wrapped in skactiveml's ``SklearnRegressor``.
 
@@ -57,6 +58,13 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
         with ``random_state``). ``"greedy"``: after each pick the point joins
         the design with its predicted label, the tangent takes a rank-one
         update and the utilities are recomputed, so a batch spreads out.
+
+    uncertainty : {"noise", "epistemic", "total"}, default="epistemic"
+        What the expected squared influence averages over, as in
+        :func:`sklearn_curiosity.query.influence_sampling` (and with its
+        default): the label noise (``sigma^2 g^2``, the paper's curiosity),
+        the posterior of ``f`` (``sigma^2 g^2 v``), or both (``sigma^2 g^2
+        (1 + v)``).
 
     missing_label : scalar or string or np.nan or None, default=np.nan
         Value marking unlabelled samples in ``y``.
@@ -100,10 +108,16 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
     """
 
     def __init__(
-        self, batch=None, missing_label=MISSING_LABEL, random_state=None, fallback="random"
+        self,
+        batch=None,
+        uncertainty="epistemic",
+        missing_label=MISSING_LABEL,
+        random_state=None,
+        fallback="random",
     ):
         super().__init__(random_state=random_state, missing_label=missing_label)
         self.batch = batch
+        self.uncertainty = uncertainty
         self.fallback = fallback
 
     def query(
@@ -170,6 +184,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             raise ValueError(f'batch must be None or "greedy"; got {self.batch!r}.')
         if self.fallback not in ("random", "raise"):
             raise ValueError(f'fallback must be "random" or "raise"; got {self.fallback!r}.')
+        check_uncertainty(self.uncertainty)
         X_cand, mapping = self._transform_candidates(candidates, X, y)
         if len(X_cand) == 0:
             warnings.warn(
@@ -190,7 +205,7 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
                 return self._greedy(
                     estimator, X_scored, X, mapping, batch_size, return_utilities
                 )
-            utilities_cand = estimator.influence_score(X_scored)
+            utilities_cand = estimator.influence_score(X_scored, uncertainty=self.uncertainty)
 
         utilities = utilities_cand
         if mapping is not None:
@@ -258,7 +273,8 @@ class InfluenceSampling(SingleAnnotatorPoolQueryStrategy):
             )
             batch_size = n_cand
         indices, _, utilities_cand = _greedy_influence(
-            estimator, X_scored, batch_size, return_utilities=True
+            estimator, X_scored, batch_size, return_utilities=True,
+            uncertainty=self.uncertainty,
         )
         utilities = utilities_cand
         if mapping is not None:

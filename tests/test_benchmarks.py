@@ -112,3 +112,74 @@ def test_shared_timing_helpers():
     # a 8 MB numpy buffer is seen by tracemalloc; the result comes back
     peak, result = _common.traced_peak(lambda: np.ones(10**6).sum())
     assert peak >= 8 * 10**6 and result == 10**6
+
+
+def test_goal_rows_compare_to_random_and_the_best_peer():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import make_report
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+    def row(dataset, strategy, aucs):
+        aucs = np.asarray(aucs, dtype=float)
+        return {"dataset": dataset, "model": "linear", "strategy": strategy,
+                "seeds": list(range(len(aucs))), "aucs": aucs.tolist(),
+                "auc": aucs.mean(), "auc_se": aucs.std(ddof=1) / np.sqrt(len(aucs))}
+
+    summary = []
+    for d, ours in (("a", [0.80, 0.82]), ("b", [1.10, 1.12])):
+        summary += [row(d, "random", [1.0, 1.0]), row(d, "influence top-k", ours),
+                    row(d, "influence top-k epistemic", [0.9 * a for a in ours]),
+                    row(d, "variance sampling", [0.90, 0.90]), row(d, "GSx (ours)", [0.95, 0.97])]
+    label = {"models": ["linear"], "datasets": {"a": {}, "b": {}}, "summary": summary,
+             "strategies": ["random", "influence top-k", "influence top-k epistemic",
+                            "variance sampling", "GSx (ours)"]}
+    rows = {r["strategy"]: r for r in make_report.goal_rows(label)}
+    top_k = rows["influence top-k"]
+    assert top_k["ratio_to_random"] == pytest.approx((0.81 + 1.11) / 2)
+    assert (top_k["wins_vs_random"], top_k["cases"]) == (1, 2)
+    assert top_k["best_peer"] == "variance sampling"
+    assert top_k["ratio_to_best_peer"] == pytest.approx(0.96 / 0.90)
+    # On "b" variance sampling is ahead by (1.11 - 0.90) / 0.01 = 21 standard errors.
+    assert len(top_k["behind_by_2se"]) == 1 and top_k["behind_by_2se"][0].startswith("b: var")
+    (epistemic,) = make_report.uncertainty_rows(label)
+    assert epistemic["mean_difference"] == pytest.approx(-0.1)
+    assert epistemic["datasets_better"] == 2
+
+
+def test_closed_form_variance_reduction_equals_refits():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_label_efficiency as bench
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_curiosity import CuriousRegressor
+
+    rng = np.random.RandomState(0)
+    X, X_pool = rng.normal(size=(15, 3)), 2 * rng.normal(size=(40, 3))
+    y = X @ [1.0, -1.0, 0.5] + 0.3 * rng.normal(size=15)
+    fitted = make_pipeline(StandardScaler(), CuriousRegressor(alpha=1.0)).fit(X, y)
+
+    def summed_variance(pipe):
+        _, std = pipe.predict(X_pool, return_std=True)
+        return np.sum(std**2 / pipe[-1].noise_variance_ - 1)
+
+    # Brute force: refit with each candidate at its predicted label (the
+    # scaler kept as fitted), and the drop of the pool's summed v.
+    before = summed_variance(fitted)
+    drops = []
+    for c in range(len(X_pool)):
+        refit = make_pipeline(fitted[0], CuriousRegressor(alpha=1.0))
+        refit[-1].fit(fitted[0].transform(np.vstack([X, X_pool[c]])),
+                      np.r_[y, fitted.predict(X_pool[[c]])])
+        drops.append(before - summed_variance(refit))
+    ctx = {"fitted": fitted, "X_pool": X_pool, "batch": 3}
+    gains = bench._summed_variance_drops(bench._pool_kernel(ctx))
+    np.testing.assert_allclose(gains, drops, rtol=1e-8)
+    picks = bench.variance_reduction(ctx)
+    assert picks[0] == np.argmax(drops)
+    assert len(set(picks)) == 3

@@ -104,7 +104,7 @@ def test_skactiveml_utilities_follow_its_conventions(batch):
     assert utilities.shape == (3, len(X))
     assert np.all(np.isnan(utilities[:, :12]))  # labelled samples
     fitted = CuriousRegressor(alpha=1.0).fit(X[:12], y[:12])
-    curiosity = influence_score(fitted, X)
+    curiosity = influence_score(fitted, X, uncertainty="epistemic")  # the strategy's default
     np.testing.assert_allclose(utilities[0, 12:], curiosity[12:], rtol=1e-10)
     assert indices[0] == np.argmax(np.where(np.isnan(y), curiosity, -np.inf))
     for j in range(1, 3):  # earlier picks are NaN in later rows

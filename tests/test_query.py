@@ -63,7 +63,9 @@ def test_rank_one_tangent_equals_refit_with_predicted_labels(fit_intercept, weig
 def test_greedy_scores_are_those_of_refits_with_the_earlier_picks():
     X, y, X_pool, _ = make_problem(seed=1)
     reg = CuriousRegressor(alpha=2.0).fit(X, y)
-    indices, scores = influence_sampling(reg, X_pool, n_instances=5, batch="greedy")
+    indices, scores = influence_sampling(
+        reg, X_pool, n_instances=5, batch="greedy", uncertainty="noise"
+    )
     for j, index in enumerate(indices):
         earlier = indices[:j]
         y_earlier = reg.predict(X_pool[earlier]) if j else []
@@ -81,7 +83,7 @@ def test_top_k_is_the_largest_curiosity_first():
     X, y, X_pool, _ = make_problem(seed=2)
     reg = CuriousRegressor(alpha=1.0).fit(X, y)
     indices, scores = influence_sampling(reg, X_pool, n_instances=7)
-    curiosity = influence_score(reg, X_pool)
+    curiosity = influence_score(reg, X_pool, uncertainty="epistemic")  # the strategy's default
     np.testing.assert_array_equal(indices, np.argsort(-curiosity, kind="stable")[:7])
     np.testing.assert_allclose(scores, curiosity[indices])
     # The whole pool: a permutation.
