@@ -1,7 +1,7 @@
 """
-===========================================================
+=============================================================
 Curiosity for a model you already have: a grid-searched Ridge
-===========================================================
+=============================================================
 
 Many projects already hold a fitted scikit-learn model: a
 :class:`~sklearn.linear_model.Ridge` at the end of a

@@ -201,10 +201,13 @@ def test_wide_rank_one_tangent_equals_refit_with_predicted_labels(as_sparse):
     assert_close(updated, refit.tangent_, rtol=1e-9)
 
 
-def test_wide_greedy_scores_are_those_of_refits_with_the_earlier_picks():
+@pytest.mark.parametrize("uncertainty", ["noise", "epistemic", "total"])
+def test_wide_greedy_scores_are_those_of_refits_with_the_earlier_picks(uncertainty):
     X, y, _, pool = make_data(10, 40, seed=8)
     reg = CuriousRegressor(alpha=2.0).fit(X, y)
-    indices, scores = influence_sampling(reg, pool, n_instances=4, batch="greedy")
+    indices, scores = influence_sampling(
+        reg, pool, n_instances=4, batch="greedy", uncertainty=uncertainty
+    )
     for j, index in enumerate(indices):
         earlier = indices[:j]
         y_earlier = reg.predict(pool[earlier]) if j else []
@@ -212,7 +215,11 @@ def test_wide_greedy_scores_are_those_of_refits_with_the_earlier_picks():
             np.vstack([X, pool[earlier]]), np.concatenate([y, y_earlier])
         )
         assert isinstance(refit._hessian, DualRidgeHessian)
-        expected = reg.noise_variance_ * refit.regularity_sensitivity(pool) ** 2
+        # The picks join at their predicted labels: the noise variance of the
+        # batch is the first fit's; the refit gives g and v.
+        v = refit._laplace.inverse_quadratic_form(pool)
+        factor = {"noise": 1.0, "epistemic": v, "total": 1.0 + v}[uncertainty]
+        expected = reg.noise_variance_ * refit.regularity_sensitivity(pool) ** 2 * factor
         expected[earlier] = -np.inf
         assert index == np.argmax(expected)
         np.testing.assert_allclose(scores[j], expected[index], rtol=1e-8)
