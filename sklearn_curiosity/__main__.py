@@ -14,7 +14,8 @@ import sys
 
 from . import __version__
 from ._demo import MIN_LABELLED, n_patients, run_demo
-from ._suggest import MLP_MAX_ITER, InputError, run_suggest
+from ._suggest import MLP_MAX_ITER, SUGGEST_UNCERTAINTY, InputError, run_suggest
+from .scores import UNCERTAINTIES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -153,6 +154,13 @@ def build_parser():
         help=f"the MLP's most L-BFGS iterations (default {MLP_MAX_ITER}; --model mlp only)",
     )
     suggest.add_argument(
+        "--uncertainty", choices=list(UNCERTAINTIES), default=SUGGEST_UNCERTAINTY,
+        help="what the curiosity averages over: 'epistemic' (what the model does not know "
+        "yet: the part of the curiosity a label can remove), 'noise' (the label noise "
+        "alone, the paper's definition) or 'total' (both); default "
+        f"{SUGGEST_UNCERTAINTY}",
+    )
+    suggest.add_argument(
         "--degree", type=_positive_int, default=1, metavar="D",
         help="add polynomial terms of the standardized features up to degree D (default 1)",
     )
@@ -236,6 +244,7 @@ def _run(argv):
                 model=args.model,
                 degree=args.degree,
                 network=network,
+                uncertainty=args.uncertainty,
                 features=args.features,
                 ignore=args.ignore,
                 decimal=args.decimal,

@@ -37,6 +37,7 @@ from ._spreadsheet import (
     write_table,
 )
 from .exceptions import CuriosityWarning
+from .query import STRATEGY_UNCERTAINTY
 from .scores import influence_score
 
 __all__ = ["InputError", "fit_and_rank", "read_data", "run_suggest"]
@@ -251,6 +252,20 @@ class Ranking:
     cautions: list
 
 
+# The query strategies' default, chosen on the label-efficiency benchmark.
+SUGGEST_UNCERTAINTY = STRATEGY_UNCERTAINTY
+
+# What the printed curiosity is, for each --uncertainty.
+_CURIOSITY_MEANING = {
+    "noise": "expected squared influence of the row's label on the model's complexity, "
+    "over the label noise",
+    "epistemic": "expected squared influence of the row's label on the model's complexity, "
+    "the part that comes from what the model does not know yet",
+    "total": "expected squared influence of the row's label on the model's complexity, "
+    "over the label noise and what the model does not know",
+}
+
+
 def _uninformative_data(data):
     """Why the labelled rows cannot rank anything, or None."""
     if np.ptp(data.y) == 0:
@@ -360,24 +375,24 @@ def _alpha_at_edge(how, alpha):
     ]
 
 
-def _score_rows(reg, transformed):
+def _score_rows(reg, transformed, uncertainty):
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
-        curiosity = influence_score(reg, transformed)
+        curiosity = influence_score(reg, transformed, uncertainty=uncertainty)
         prediction = reg.predict(transformed)
     return prediction, curiosity, caught
 
 
-def _score(data, reg, transformed):
+def _score(data, reg, transformed, uncertainty):
     """Each candidate's prediction and curiosity, and which rows overflow."""
     try:
-        prediction, curiosity, caught = _score_rows(reg, transformed)
+        prediction, curiosity, caught = _score_rows(reg, transformed, uncertainty)
     except ValueError as exc:
         # The library refuses non-finite scores; find the rows, to name them.
         bad = np.zeros(len(transformed), dtype=bool)
         for i in range(len(transformed)):
             try:
-                _, row_curiosity, _ = _score_rows(reg, transformed[i : i + 1])
+                _, row_curiosity, _ = _score_rows(reg, transformed[i : i + 1], uncertainty)
                 bad[i] = not np.isfinite(row_curiosity).all()
             except ValueError:
                 bad[i] = True
@@ -416,8 +431,15 @@ def _transform_pool(pipeline, X_pool):
             return None, bad
 
 
-def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
+def fit_and_rank(
+    data, *, alpha=None, model="linear", degree=1, network=None,
+    uncertainty=SUGGEST_UNCERTAINTY,
+):
     """Fit the pipeline on the labelled rows and score the candidates.
+
+    ``uncertainty`` is that of :func:`~sklearn_curiosity.influence_score`:
+    what the curiosity averages over (the query strategies' default,
+    "epistemic", unless given).
 
     The linear model's alpha, when not given, is chosen by leave-one-out; the
     MLP's is :data:`MLP_DEFAULT_ALPHA`, and the MLP learns the standardized
@@ -455,7 +477,7 @@ def fit_and_rank(data, *, alpha=None, model="linear", degree=1, network=None):
     transformed, bad = _transform_pool(pipeline, data.X_pool)
     if bad.any():
         raise _blame_candidates(data, pipeline, bad, "its features overflow once scaled")
-    prediction, curiosity, bad = _score(data, reg, transformed)
+    prediction, curiosity, bad = _score(data, reg, transformed, uncertainty)
     if bad.any():
         raise _blame_candidates(data, pipeline, bad, "its scores overflow")
     # f = center + scale * f', so g and the noise sd scale by `scale` and the
@@ -486,7 +508,7 @@ def _table(header, rows):
     return ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)) for line in lines]
 
 
-def _report(data, ranking, *, model, degree, network, alpha, n_show, out):
+def _report(data, ranking, *, model, degree, network, alpha, n_show, out, uncertainty):
     """The lines ``suggest`` prints."""
     reg = ranking.pipeline[-1]
     how = {
@@ -548,9 +570,7 @@ def _report(data, ranking, *, model, degree, network, alpha, n_show, out):
         for rank, i in enumerate(shown, start=1)
     ]
     lines += _table(header, body)
-    lines.append(
-        "curiosity = expected squared influence of the row's label on the model's complexity."
-    )
+    lines.append(f"curiosity = {_CURIOSITY_MEANING[uncertainty]}.")
     if out is not None:
         lines.append(f"Wrote all {len(ranking.order)} candidates, ranked, to {out}.")
     return lines
@@ -585,6 +605,7 @@ def run_suggest(
     model="linear",
     degree=1,
     network=None,
+    uncertainty=SUGGEST_UNCERTAINTY,
     features=None,
     ignore=(),
     decimal=".",
@@ -604,11 +625,13 @@ def run_suggest(
         check_target(out, inputs, force)
     data = read_data(labelled, candidates, target, features=features, ignore=ignore,
                      decimal=decimal)
-    ranking = fit_and_rank(data, alpha=alpha, model=model, degree=degree, network=network)
+    ranking = fit_and_rank(
+        data, alpha=alpha, model=model, degree=degree, network=network, uncertainty=uncertainty
+    )
     if out is not None:
         write_table(out, *_ranked_rows(data, ranking), inputs=inputs, force=force)
     stream = file if file is not None else sys.stdout
     for line in _report(data, ranking, model=model, degree=degree, network=network,
-                        alpha=alpha, n_show=n_show, out=out):
+                        alpha=alpha, n_show=n_show, out=out, uncertainty=uncertainty):
         print(line, file=stream)
     return [data.pool_rows[i] for i in ranking.order]

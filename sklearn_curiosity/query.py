@@ -239,8 +239,13 @@ class _RankOneQuadraticForm:
         return self
 
 
+# What the influence strategies' curiosity averages over unless told: the
+# winner of the label-efficiency benchmark (doc/benchmarks.rst).
+STRATEGY_UNCERTAINTY = "epistemic"
+
+
 def influence_sampling(
-    estimator, X_pool, n_instances=1, *, batch=None, uncertainty="epistemic"
+    estimator, X_pool, n_instances=1, *, batch=None, uncertainty=STRATEGY_UNCERTAINTY
 ):
     """Pick the pool points the model is most curious about.
 

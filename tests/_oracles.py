@@ -52,3 +52,19 @@ def newton_tangent(model, strengths, X, y, params, regularizer_value, h=1e-4):
         minus = newton_refit(model, strengths - step, X, y, params, regularizer_value)
         columns.append((plus - minus) / (2 * h))
     return np.column_stack(columns)
+
+
+def epistemic_curiosity(estimator, X):
+    """``sigma^2 g^2 v`` from the noise curiosity and ``predict(return_std=True)``.
+
+    ``v = std^2 / sigma^2 - 1`` comes from the predictive std, a code path apart
+    from ``influence_score(..., uncertainty="epistemic")``, which it checks.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_curiosity import influence_score
+
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    _, std = estimator.predict(X, return_std=True)
+    v = std**2 / final.noise_variance_ - 1.0
+    return influence_score(estimator, X, uncertainty="noise") * v

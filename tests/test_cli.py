@@ -20,6 +20,8 @@ from sklearn_curiosity import CuriosityWarning, CuriousRegressor, _suggest, infl
 from sklearn_curiosity.__main__ import main
 from sklearn_curiosity._cli_messages import in_cli_terms
 
+from _oracles import epistemic_curiosity
+
 FEATURES = ["temperature", "pressure", "time"]
 
 
@@ -100,7 +102,8 @@ def oracle_curiosity(alpha, degree=1):
     if degree > 1:
         steps += [PolynomialFeatures(degree, include_bias=False), StandardScaler()]
     oracle = make_pipeline(*steps, CuriousRegressor(alpha=alpha)).fit(X, y)
-    return oracle.predict(X_pool), influence_score(oracle, X_pool)
+    # suggest's default --uncertainty is the query strategies', "epistemic".
+    return oracle.predict(X_pool), epistemic_curiosity(oracle, X_pool)
 
 
 def mlp_oracle_curiosity(hidden_layer_sizes):
@@ -114,7 +117,7 @@ def mlp_oracle_curiosity(hidden_layer_sizes):
         random_state=0,
     )
     oracle = make_pipeline(StandardScaler(), network).fit(X, (y - m) / s)
-    return m + s * oracle.predict(X_pool), s**4 * influence_score(oracle, X_pool)
+    return m + s * oracle.predict(X_pool), s**4 * epistemic_curiosity(oracle, X_pool)
 
 
 def good_runs(tmp_path_factory):
@@ -482,6 +485,24 @@ def test_a_closed_stdout_ends_quietly(results, command):
         assert len(read_csv(directory / "ranked.csv")[1]) == len(make_data()[2])
 
 
+@pytest.mark.parametrize("uncertainty", ["noise", "total"])
+def test_uncertainty_option_ranks_as_its_oracle(tmp_path, capsys, uncertainty):
+    write_files(tmp_path)
+    out = tmp_path / "ranked.csv"
+    status, stdout, stderr = run_in_process(
+        capsys, tmp_path, "--alpha", "2.5", "-n", 3, "--out", out, "--uncertainty", uncertainty
+    )
+    assert status == 0, stderr
+    X, y, X_pool = make_data()
+    oracle = make_pipeline(StandardScaler(), CuriousRegressor(alpha=2.5)).fit(X, y)
+    noise = influence_score(oracle, X_pool, uncertainty="noise")
+    curiosity = noise if uncertainty == "noise" else noise + epistemic_curiosity(oracle, X_pool)
+    check_ranking(tmp_path, stdout, oracle=(oracle.predict(X_pool), curiosity))
+    assert {"noise": "over the label noise.", "total": "what the model does not know."}[
+        uncertainty
+    ] in stdout
+
+
 def run_in_process(capsys, directory, *options, labelled=None, candidates=None):
     """``suggest`` on the files of ``directory``: (status, stdout, stderr)."""
     labelled = labelled or directory / "labelled.csv"
@@ -562,7 +583,7 @@ def test_constant_features_get_no_ranking(tmp_path, capsys):
 def test_all_zero_curiosity_gets_no_ranking(tmp_path, capsys, monkeypatch):
     write_files(tmp_path)
     # However they arise, scores that are all 0 rank nothing.
-    monkeypatch.setattr(_suggest, "influence_score", lambda reg, X: np.zeros(len(X)))
+    monkeypatch.setattr(_suggest, "influence_score", lambda reg, X, **kwargs: np.zeros(len(X)))
     status, stdout, stderr = run_in_process(capsys, tmp_path)
     assert status == 1
     assert "No ranking: every candidate's curiosity is 0" in stderr

@@ -16,6 +16,7 @@ from sklearn_curiosity import CuriousRegressor, influence_score
 from sklearn_curiosity import _suggest
 from sklearn_curiosity.__main__ import main
 
+from _oracles import epistemic_curiosity
 from test_cli import check_ranking, make_data, read_csv, write_csv, write_files
 
 
@@ -229,7 +230,7 @@ def _oracle(columns, alpha):
     index = [["temperature", "pressure", "time"].index(c) for c in columns]
     pipe = make_pipeline(StandardScaler(), CuriousRegressor(alpha=alpha))
     pipe.fit(X[:, index], y)
-    return pipe.predict(X_pool[:, index]), influence_score(pipe, X_pool[:, index])
+    return pipe.predict(X_pool[:, index]), epistemic_curiosity(pipe, X_pool[:, index])
 
 
 def test_features_chooses_the_columns(tmp_path, capsys):
