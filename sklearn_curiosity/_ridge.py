@@ -103,6 +103,13 @@ class _InterceptElimination:
     (``v^T A^-1 v`` for the rows of a block); ``H`` is never formed.
     """
 
+    def __init__(self, cholesky, X_offset, weight_sum, fit_intercept, effective_dof=None):
+        self.cholesky = cholesky
+        self.X_offset = X_offset
+        self.weight_sum = weight_sum
+        self.fit_intercept = fit_intercept
+        self.effective_dof = effective_dof
+
     def solve(self, rhs):
         """Solve ``H v = rhs`` with ``rhs`` in ``theta`` layout, (n_params,) or (n_params, k)."""
         rhs = np.asarray(rhs, dtype=np.float64)
@@ -168,13 +175,6 @@ class RidgeHessian(_InterceptElimination):
     effective_dof : float, default=None
         The trace of the hat matrix, set by :func:`fit_ridge`.
     """
-
-    def __init__(self, cholesky, X_offset, weight_sum, fit_intercept, effective_dof=None):
-        self.cholesky = cholesky
-        self.X_offset = X_offset
-        self.weight_sum = weight_sum
-        self.fit_intercept = fit_intercept
-        self.effective_dof = effective_dof
 
     def solve_centered(self, rhs):
         """Solve ``A u = rhs`` (rhs of shape (p,) or (p, k))."""
@@ -283,13 +283,9 @@ class DualRidgeHessian(_InterceptElimination):
         self, design, penalty_inverse, cholesky, X_offset, weight_sum, fit_intercept,
         effective_dof=None,
     ):
+        super().__init__(cholesky, X_offset, weight_sum, fit_intercept, effective_dof)
         self.design = design
         self.penalty_inverse = penalty_inverse
-        self.cholesky = cholesky
-        self.X_offset = X_offset
-        self.weight_sum = weight_sum
-        self.fit_intercept = fit_intercept
-        self.effective_dof = effective_dof
 
     def solve_centered(self, rhs):
         """Solve ``A u = rhs`` (rhs of shape (p,) or (p, k)) through ``M``."""
