@@ -42,7 +42,7 @@ from sklearn import config_context
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
-from sklearn_curiosity import CuriousRegressor, _chunking, _regressor
+from sklearn_curiosity import CuriousRegressor, _chunking, _fitting
 
 N_FEATURES = 50
 MODELS = {"linear": {}, "mlp (32,)": {"hidden_layer_sizes": (32,)},
@@ -89,7 +89,7 @@ def fit_models(n_features, models=MODELS):
                 # Scoring costs the same whatever the weights: 20 L-BFGS steps,
                 # a 20-step CG tangent, and no Laplace factor (its dof and CG
                 # cost minutes at 7,000 parameters, and no timed call uses it).
-                with mock.patch.object(_regressor, "GaussNewtonCovariance", _NoLaplace):
+                with mock.patch.object(_fitting, "GaussNewtonCovariance", _NoLaplace):
                     reg = CuriousRegressor(
                         "mlp", alpha=1.0, max_iter=20, random_state=0,
                         tangent_solver="cg", tangent_options={"maxiter": 20}, **params,

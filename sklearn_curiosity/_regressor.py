@@ -2,13 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     check_array,
@@ -23,20 +21,11 @@ from ._checks import (
     warn_if_curiosity_is_zero,
 )
 from ._chunking import apply_by_row_chunks, block_n_rows
+from ._fitting import architecture, fit_closed_form, fit_iterative
 from ._from_estimator import convert
-from ._laplace import GaussNewtonCovariance
 from ._pickle_version import VersionedPickleMixin
-from ._ridge import fit_ridge
-from ._threads import blas_threads_for
-from ._training import (
-    ObjectiveHessianProduct,
-    largest_product_flops,
-    train_lbfgs,
-    train_minibatch,
-)
 from ._utils import check_sample_weight, fitted_state_restored_on_failure
-from .models import MLP, LinearModel, Model
-from .regularizers import L2Regularizer, QuadraticPenalties
+from .models import LinearModel, Model
 from .scores import (
     check_finite_scores,
     check_uncertainty,
@@ -46,10 +35,6 @@ from .scores import (
     total_over_regularities,
     uncertainty_factor,
 )
-from .tangent import NetworkHessian, check_tangent_options, exact_tangent, lissa_solve
-
-# Above this many parameters "auto" avoids forming the dense Hessian.
-_AUTO_EXACT_MAX_PARAMS = 500
 
 
 class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
@@ -525,40 +510,18 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
         self._input_center = _input_center(X, sample_weight)
+        fitter = fit_closed_form if self.model == "linear" else fit_iterative
+        fitted = fitter(self, X, y, sample_weight, alpha, n_regularities, fixed_params)
+        model, regularizer, params, tangent = (
+            fitted.model, fitted.regularizer, fitted.params, fitted.tangent
+        )
+        weighted_rss, dof = fitted.weighted_rss, fitted.dof
         if self.model == "linear":
-            model = LinearModel(X.shape[1], fit_intercept=self.fit_intercept)
-            if self.regularizer is None:
-                regularizer, penalty = L2Regularizer(model.penalized), None
-            elif isinstance(self.regularizer, QuadraticPenalties):
-                regularizer = self.regularizer
-                _check_penalized_size(regularizer, X.shape[1], "X has", "features")
-                penalty = regularizer.penalty_matrix(alpha)
-            else:
-                raise ValueError(
-                    "model='linear' is fitted in closed form under quadratic "
-                    "penalties only; use regularizer=None or a QuadraticPenalties, "
-                    "or a nonlinear model (model='mlp' or a Model instance) for "
-                    "another regularizer."
-                )
-            params, hessian, weighted_rss, dof = fit_ridge(
-                X, y, sample_weight, alpha, self.fit_intercept, penalty=penalty
-            )
-            if fixed_params is not None:
-                # The Hessian and the dof do not depend on theta; the residuals do.
-                params = _checked_fixed_params(fixed_params, params.size)
-                residuals = model.predict(params, X) - y
-                weighted_rss = float(sample_weight @ residuals**2)
-            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
-            self.coef_, self.intercept_ = model.split(params)
-            self.intercept_ = float(self.intercept_)
-            self.tangent_solver_ = "exact"
-            self.n_iter_ = 1
-            # Linear in theta: the exact Hessian is the Gauss-Newton one.
-            self._laplace = hessian
-        else:
-            model, regularizer, params, hessian, tangent, weighted_rss, dof = (
-                self._fit_nonlinear(X, y, sample_weight, alpha, n_regularities, fixed_params)
-            )
+            self.coef_, intercept = model.split(params)
+            self.intercept_ = float(intercept)
+        self.tangent_solver_ = fitted.tangent_solver
+        self.n_iter_ = fitted.n_iter
+        self._laplace = fitted.laplace
 
         noise_variance = estimate_noise_variance(weighted_rss, sample_weight.sum(), dof)
         complexity = regularizer.complexity(params, alpha=alpha)
@@ -572,8 +535,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         )
 
         self._model = model
-        self._architecture = _architecture(model, X.shape[1])
-        self._hessian = hessian
+        self._architecture = architecture(model, X.shape[1])
+        self._hessian = fitted.hessian
         self.params_ = params
         # One regularity keeps the single-tangent shapes: (n_params,), a float.
         if n_regularities == 1:
@@ -584,138 +547,6 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             self.complexity_ = np.asarray(complexity, dtype=np.float64)
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
-
-    def _fit_nonlinear(self, X, y, sample_weight, alpha, n_regularities, fixed_params=None):
-        """Train a network or user model (unless ``fixed_params``), then its tangent and Hessian."""
-        if self.model == "mlp":
-            model = MLP(self.hidden_layer_sizes, self.activation, self.differentiation)
-        else:
-            model = copy.deepcopy(self.model)
-        if hasattr(X, "toarray"):
-            # autograd does not differentiate through sparse products; the MLP
-            # keeps X sparse, in CSR so that mini-batches can slice rows.
-            X = X.tocsr() if isinstance(model, MLP) else X.toarray()
-        random_state = check_random_state(self.random_state)
-        params = model.initialize(X.shape[1], random_state)
-        warm = (
-            self.warm_start
-            and getattr(self, "tangent_solver_", None) is not None
-            and getattr(self, "_architecture", None) == _architecture(model, X.shape[1])
-        )
-        if warm:
-            params = self.params_.copy()
-        regularizer = (
-            L2Regularizer(model.penalized) if self.regularizer is None else self.regularizer
-        )
-        if isinstance(regularizer, QuadraticPenalties):
-            _check_penalized_size(regularizer, params.size, "the model has", "parameters")
-
-        n_params = params.size
-        tangent_solver = self.tangent_solver
-        if tangent_solver == "auto":
-            tangent_solver = "exact" if n_params <= _AUTO_EXACT_MAX_PARAMS else "cg"
-        if tangent_solver == "forward" and self.solver == "lbfgs":
-            raise ValueError(
-                "tangent_solver='forward' carries the tangent through mini-batch "
-                "training steps: use solver='adam' or solver='sgd', or another "
-                "tangent_solver with solver='lbfgs'."
-            )
-        if tangent_solver == "forward" and n_regularities > 1:
-            raise ValueError(
-                f"tangent_solver='forward' carries one tangent, but alpha has "
-                f"{n_regularities} regularities: use tangent_solver='exact' or 'cg'."
-            )
-        options = check_tangent_options(tangent_solver, self.tangent_options)
-
-        # One BLAS thread for the whole fit when even its largest product
-        # (the Gauss-Newton factorization, or the exact tangent's dense
-        # Hessian) is small: each limit lifted inside would wake the threads
-        # again, which costs milliseconds when the other cores are busy.
-        n_samples = X.shape[0]
-        largest = max(
-            largest_product_flops(model, n_samples),
-            2.0 * n_samples * n_params * min(n_samples, n_params),
-            2.0 * n_samples * n_params**2 if tangent_solver == "exact" else 0.0,
-        )
-        with blas_threads_for(largest):
-            params, tangent, n_iter, hessian, weighted_rss, dof = self._train_and_solve(
-                model, regularizer, alpha, X, y, sample_weight, params, tangent_solver,
-                options, random_state, warm, fixed_params,
-            )
-        self.tangent_solver_ = tangent_solver
-        self.n_iter_ = n_iter
-        return model, regularizer, params, hessian, tangent, weighted_rss, dof
-
-    def _train_and_solve(
-        self, model, regularizer, alpha, X, y, sample_weight, params, tangent_solver, options,
-        random_state, warm, fixed_params=None,
-    ):
-        """Train (unless ``fixed_params``), then factorize the Gauss-Newton Hessian
-        and solve for the tangent."""
-        n_params = params.size
-        tangent = None
-        # Training's products are (rows, fan_in) x (fan_in, fan_out): below
-        # SMALL_PRODUCT_FLOPS a second BLAS thread costs more than it saves.
-        batch_rows = X.shape[0] if self.solver == "lbfgs" else min(
-            X.shape[0], 200 if self.batch_size == "auto" else self.batch_size
-        )
-        with blas_threads_for(largest_product_flops(model, batch_rows)):
-            if fixed_params is not None:
-                params, n_iter = _checked_fixed_params(fixed_params, n_params), 0
-            elif self.solver == "lbfgs":
-                params, n_iter = train_lbfgs(
-                    model, regularizer, alpha, X, y, sample_weight, params, self.max_iter,
-                    self.tol,
-                )
-            else:
-                params, tangent, n_iter = train_minibatch(
-                    model,
-                    regularizer,
-                    alpha,
-                    X,
-                    y,
-                    sample_weight,
-                    params,
-                    solver=self.solver,
-                    batch_size=self.batch_size,
-                    learning_rate_init=self.learning_rate_init,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    random_state=random_state,
-                    track_tangent=tangent_solver == "forward",
-                    tangent=self.tangent_ if warm and tangent_solver == "forward" else None,
-                )
-
-        # One factorization of the Gauss-Newton Hessian serves the predictive
-        # variance, the effective dof and, as its preconditioner, the "cg"
-        # tangent (the exact Hessian differs from it by the residual term).
-        self._laplace = GaussNewtonCovariance(model, regularizer, alpha, X, sample_weight, params)
-        dof = self._laplace.effective_dof
-
-        hvp = ObjectiveHessianProduct(model, regularizer, alpha, X, y, sample_weight, params)
-        # "forward" and "lissa" need no solve with it; their Hessian object
-        # solves with CG, so that scores and queries that need H^-1 still work.
-        cg_options = options if tangent_solver == "cg" else {}
-        exact = tangent_solver == "exact"
-        # "exact" forms H by products of (n, P) blocks with (P, P); "cg" and
-        # the others run one layer's product per Hessian-vector product.
-        with blas_threads_for(
-            2.0 * X.shape[0] * n_params**2 if exact
-            else largest_product_flops(model, X.shape[0])
-        ):
-            hessian = NetworkHessian(
-                hvp, n_params, "exact" if exact else "cg",
-                cg_tol=cg_options.get("tol", 1e-10), cg_maxiter=cg_options.get("maxiter"),
-                preconditioner=self._laplace,
-            )
-            if tangent_solver == "lissa":
-                rhs = regularizer.alpha_gradient(params, alpha=alpha)
-                tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
-            if tangent is None:
-                tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
-            residuals = model.predict(params, X) - y
-        weighted_rss = float(sample_weight @ residuals**2)
-        return params, tangent, n_iter, hessian, weighted_rss, dof
 
     def _validate_X(self, X, *, scoring=False):
         check_is_fitted(self)
@@ -1048,16 +879,6 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
-def _checked_fixed_params(params, n_params):
-    params = np.asarray(params, dtype=np.float64)
-    if params.shape != (n_params,) or not np.isfinite(params).all():
-        raise ValueError(
-            f"The given parameters have shape {params.shape} (finite: "
-            f"{bool(np.isfinite(params).all())}), but the model has {n_params} parameters."
-        )
-    return params.copy()
-
-
 def _input_center(X, sample_weight):
     """The row float32 scoring centers pools on, or None where none is needed.
 
@@ -1105,28 +926,3 @@ def _check_strengths(alpha, regularizer):
     if regularizer is None:
         return float(strengths[0]), 1
     return strengths, strengths.size
-
-
-def _architecture(model, n_features):
-    """What a warm start must match: the model's class, input width and layers.
-
-    Two networks can hold the same number of parameters with different
-    layouts (3 features and (4,) units, 2 features and (5,) units: 21 each);
-    reusing one's weights in the other would start from nonsense, so the
-    layout is compared, not the size.
-    """
-    return (
-        type(model),
-        n_features,
-        getattr(model, "n_params", None),
-        getattr(model, "hidden_layer_sizes", None),
-        getattr(model, "activation", None),
-    )
-
-
-def _check_penalized_size(regularizer, size, owner, unit):
-    if regularizer.n_coef > size or (unit == "features" and regularizer.n_coef != size):
-        raise ValueError(
-            f"The regularizer penalizes {regularizer.n_coef} coefficients but "
-            f"{owner} {size} {unit}. Build its matrices for {size} {unit}."
-        )

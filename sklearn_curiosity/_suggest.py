@@ -16,7 +16,6 @@ terms by :mod:`._cli_messages`; rows are numbered as a spreadsheet shows them
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import re
 import sys
 import warnings
 from dataclasses import dataclass, field

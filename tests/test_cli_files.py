@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sklearn_curiosity
-from sklearn_curiosity import CuriousRegressor, influence_score
+from sklearn_curiosity import CuriousRegressor
 from sklearn_curiosity import _suggest
 from sklearn_curiosity.__main__ import main
 
