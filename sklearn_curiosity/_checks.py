@@ -44,6 +44,11 @@ def check_squares_finite(X, y, sample_weight):
     The fit works with ``X^T W X`` and ``y^T W y``: when those overflow, the
     solution comes out as zeros or infinities behind unrelated warnings. The
     sums cost one pass over the data, far less than the fit.
+
+    Returns
+    -------
+    column_squares : ndarray of shape (n_features,)
+        ``sum_i w_i x_ij^2`` for each column, for callers that need them too.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         if sparse.issparse(X):
@@ -71,6 +76,7 @@ def check_squares_finite(X, y, sample_weight):
             f"{sample_weight.sum():.3g}). {remedy}, e.g. with "
             "sklearn.compose.TransformedTargetRegressor(transformer=StandardScaler())."
         )
+    return column_squares
 
 
 def check_fit_is_finite(quantities, nan_allowed=()):
@@ -132,8 +138,16 @@ def warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=True):
 
 
 def _all_columns_constant(X, rows):
+    rows = np.flatnonzero(rows)
     if sparse.issparse(X):
-        X = X.tocsr()[rows]
+        X = X.tocsr()
+        # Two used rows that differ settle it without a pass over the data.
+        if (X[rows[0]] != X[rows[1]]).nnz:
+            return False
+        X = X[rows]
         return bool(np.all((X.max(axis=0) - X.min(axis=0)).toarray() == 0))
-    X = X[rows]
-    return bool(np.all(X.max(axis=0) == X.min(axis=0)))
+    if np.any(X[rows[0]] != X[rows[1]]):
+        return False
+    if rows.size < X.shape[0]:
+        X = X[rows]
+    return bool(np.all(X == X[0]))

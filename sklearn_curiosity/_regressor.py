@@ -506,10 +506,10 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         )
         y = as_numeric_target(y)
         sample_weight = check_sample_weight(sample_weight, X)
-        check_squares_finite(X, y, sample_weight)
+        column_squares = check_squares_finite(X, y, sample_weight)
 
         alpha, n_regularities = _check_strengths(self.alpha, self.regularizer)
-        self._input_center = _input_center(X, sample_weight)
+        self._input_center = _input_center(X, sample_weight, column_squares)
         fitter = fit_closed_form if self.model == "linear" else fit_iterative
         fitted = fitter(self, X, y, sample_weight, alpha, n_regularities, fixed_params)
         model, regularizer, params, tangent = (
@@ -879,21 +879,21 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         return tags
 
 
-def _input_center(X, sample_weight):
+def _input_center(X, sample_weight, column_squares):
     """The row float32 scoring centers pools on, or None where none is needed.
 
     The weighted training mean, when some feature's mean is larger than its
     standard deviation: its products would otherwise cancel against the
     intercept and lose float32 digits. Centering costs a pass over each block
     (about a third of the product's time), so data already near zero, such as
-    standardized data, is multiplied as it is.
+    standardized data, is multiplied as it is. ``column_squares`` are the
+    columns' weighted sums of squares, which the fit's overflow check has.
     """
     weight_sum = sample_weight.sum()
     if weight_sum <= 0:
         return None
     mean = np.asarray(X.T @ sample_weight).ravel() / weight_sum
-    square_mean = np.asarray((X.multiply(X) if sparse.issparse(X) else X * X).T @ sample_weight)
-    variance = np.maximum(square_mean.ravel() / weight_sum - mean**2, 0.0)
+    variance = np.maximum(column_squares / weight_sum - mean**2, 0.0)
     return mean if np.any(mean**2 > variance) else None
 
 
