@@ -592,11 +592,13 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         cast to float64 unless the pool is scored in float32).
         """
         result = self._by_row_blocks(func, X, *row_arrays)
-        if self._finite_from_results() and not np.all(np.isfinite(result)):
-            # Raises scikit-learn's own error if the pool holds NaN or infinity.
-            check_array(X, accept_sparse="csr", dtype=None, input_name="X")
-        # A finite pool whose results overflow: the rows are named.
-        return check_finite_scores(result)
+        if not np.all(np.isfinite(result)):
+            if self._finite_from_results():
+                # scikit-learn's own error if the pool holds NaN or infinity.
+                check_array(X, accept_sparse="csr", dtype=None, input_name="X")
+            # A finite pool whose results overflow: the rows are named.
+            check_finite_scores(result)
+        return result
 
     def _by_row_blocks(self, func, X, *row_arrays):
         dtype = self._scoring_dtype(X)

@@ -240,7 +240,7 @@ class _RankOneQuadraticForm:
 
 
 # What the influence strategies' curiosity averages over unless told: the
-# winner of the label-efficiency benchmark (doc/benchmarks.rst).
+# winner of the label-efficiency benchmark (doc/benchmarks_uncertainty.rst).
 STRATEGY_UNCERTAINTY = "epistemic"
 
 
