@@ -1,17 +1,10 @@
 """Smoke run of benchmarks/bench_floor.py on a tiny pool: every section prints its rows."""
 
-import sys
-from pathlib import Path
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from _benchmarks import import_benchmark
 
 
 def test_bench_floor_prints_every_section(capsys):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_floor
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_floor = import_benchmark("bench_floor")
     bench_floor.main(["--rows", "3000", "--repeat", "1", "--models", "linear", "mlp (32,)"])
     out = capsys.readouterr().out
     for title in ["Ratios to the floor", "n_jobs scaling", "working_memory sweep", "Block sweep"]:

@@ -1,19 +1,12 @@
 """Smoke run of benchmarks/bench_mlp.py --quick: all five figures, in seconds."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from _benchmarks import import_benchmark
 
 
 def test_bench_mlp_quick_reports_all_five_figures():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_mlp
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_mlp = import_benchmark("bench_mlp")
     results = bench_mlp.main(["--quick"])
     assert set(results) == {
         "forward_over_off", "fit_adam_20_over_sklearn", "fit_lbfgs_20_over_sklearn",

@@ -6,22 +6,16 @@ that writes the results page, into a temporary folder.
 """
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from _benchmarks import import_benchmark
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import make_report
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    make_report = import_benchmark("make_report")
     out = tmp_path_factory.mktemp("report")
     make_report.main(["--smoke", "--out", str(out), "--page", str(out / "benchmarks.rst")])
     cost = json.loads((out / "cost.json").read_text())
@@ -89,11 +83,7 @@ def test_report_reruns_one_benchmark(report, tmp_path):
 
 
 def test_shared_timing_helpers():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import _common
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    _common = import_benchmark("_common")
     calls = []
     # the best of the runs, and a budget that stops after the first slow one
     times = iter([0.0, 0.02, 0.0, 0.005])
@@ -115,11 +105,7 @@ def test_shared_timing_helpers():
 
 
 def test_goal_rows_compare_to_random_and_the_best_peer():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import make_report
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    make_report = import_benchmark("make_report")
 
     def row(dataset, strategy, aucs):
         aucs = np.asarray(aucs, dtype=float)
@@ -149,11 +135,7 @@ def test_goal_rows_compare_to_random_and_the_best_peer():
 
 
 def test_closed_form_variance_reduction_equals_refits():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_label_efficiency as bench
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench = import_benchmark("bench_label_efficiency")
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
