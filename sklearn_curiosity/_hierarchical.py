@@ -793,7 +793,7 @@ def user_influence_sampling(estimator, X_pool, users=None, n_instances=1):
     [[1, 2]]
     """
     # Imported here: query imports this module.
-    from .query import _check_n_instances
+    from .query._common import _check_n_instances
 
     estimator, X_pool = _final_step(estimator, X_pool)
     if not isinstance(estimator, HierarchicalCuriousRegressor):

@@ -36,7 +36,7 @@ from ._spreadsheet import (
     write_table,
 )
 from .exceptions import CuriosityWarning
-from .query import STRATEGY_UNCERTAINTY
+from .query._influence import STRATEGY_UNCERTAINTY
 from .scores import influence_score
 
 __all__ = ["InputError", "fit_and_rank", "read_data", "run_suggest"]

@@ -34,7 +34,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from ._regressor import CuriousRegressor
-from .query import _greedy_influence, _scoring_estimator
+from .query._common import _scoring_estimator
+from .query._influence import _greedy_influence
 from .scores import check_uncertainty, expected_squared_influence
 
 __all__ = ["InfluenceSampling", "CuriousProbabilisticRegressor"]

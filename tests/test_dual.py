@@ -15,7 +15,8 @@ from sklearn.linear_model import Ridge, RidgeCV
 from sklearn_curiosity import CuriousRegressor, CuriousRegressorCV, _cv, _ridge
 from sklearn_curiosity._ridge import DualRidgeHessian, RidgeHessian
 from sklearn_curiosity._suggest import fit_and_rank, read_data
-from sklearn_curiosity.query import _RankOneTangent, influence_sampling
+from sklearn_curiosity.query import influence_sampling
+from sklearn_curiosity.query._influence import _RankOneTangent
 from sklearn_curiosity.regularizers import QuadraticPenalties
 
 from _oracles import newton_tangent

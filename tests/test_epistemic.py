@@ -14,11 +14,13 @@ from sklearn_curiosity import CuriousRegressor, influence_score, regularity_sens
 from sklearn_curiosity._laplace import GaussNewtonCovariance
 from sklearn_curiosity.models import MLP
 from sklearn_curiosity.query import (
+    influence_sampling,
+    run_active_learning,
+)
+from sklearn_curiosity.query._influence import (
     _greedy_influence,
     _RankOneQuadraticForm,
     _RankOneTangent,
-    influence_sampling,
-    run_active_learning,
 )
 from sklearn_curiosity.regularizers import L2Regularizer, QuadraticPenalties
 

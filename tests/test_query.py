@@ -13,7 +13,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_curiosity import CuriousRegressor, influence_score
 from sklearn_curiosity.query import (
-    _RankOneTangent,
     greedy_sampling_x,
     greedy_sampling_y,
     improved_greedy_sampling,
@@ -23,6 +22,7 @@ from sklearn_curiosity.query import (
     run_active_learning,
     variance_sampling,
 )
+from sklearn_curiosity.query._influence import _RankOneTangent
 
 
 def make_problem(n_samples=25, n_features=4, n_pool=120, seed=0, offset=2.0):
