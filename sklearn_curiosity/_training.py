@@ -103,6 +103,7 @@ def train_minibatch(
     batch_size = min(200, n_samples) if batch_size == "auto" else min(batch_size, n_samples)
     weight_total = sample_weight.sum()
     penalized_rhs = regularizer.alpha_gradient
+    start_value = objective(model, regularizer, alpha, X, y, sample_weight, params)[0]
     params = params.copy()
     velocity = np.zeros_like(params)  # sgd momentum, or adam's first moment
     second = np.zeros_like(params)
@@ -174,7 +175,11 @@ def train_minibatch(
                 no_change = 0
             best_loss = min(best_loss, epoch_loss)
             if no_change >= _N_ITER_NO_CHANGE:
+                _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
+                                 start_value, solver, learning_rate_init)
                 return params, (tangent if track_tangent else None), epoch + 1
+    _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
+                     start_value, solver, learning_rate_init)
     if tol is not None:
         warnings.warn(
             f"Stochastic optimizer {solver!r}: maximum iterations ({max_iter}) "
@@ -182,6 +187,24 @@ def train_minibatch(
             ConvergenceWarning,
         )
     return params, (tangent if track_tangent else None), max_iter
+
+
+def _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
+                     start_value, solver, learning_rate_init):
+    """Refuse a stochastic training that ended above the objective it started from.
+
+    Steps too large for the curvature make the iterates oscillate and grow
+    while staying finite: the parameters are then no minimizer, and the
+    tangent and scores built on them would be meaningless numbers.
+    """
+    end_value = objective(model, regularizer, alpha, X, y, sample_weight, params)[0]
+    if not end_value <= start_value:
+        raise ValueError(
+            f"Training diverged: with solver={solver!r} and learning_rate_init="
+            f"{learning_rate_init}, the training objective rose from {start_value:.4g} "
+            f"at the starting parameters to {end_value:.4g}. Lower learning_rate_init, "
+            "scale the features, or use solver='lbfgs'."
+        )
 
 
 class ObjectiveHessianProduct:

@@ -255,6 +255,31 @@ def test_lissa_divergence_raises_and_leaves_nothing_fitted(data):
     np.testing.assert_allclose(solution, np.linalg.solve(H + np.eye(3), rhs), rtol=1e-10)
 
 
+@pytest.mark.parametrize("solver, learning_rate", [("sgd", 1.0), ("sgd", 3.0), ("adam", 3.0)])
+def test_stochastic_training_that_diverges_is_refused(solver, learning_rate):
+    # Steps too large for the curvature: the iterates oscillate and grow but
+    # stay finite. Such a fit was returned as if trained (R^2 of -0.6 with
+    # sgd at 1.0 here, worse than predicting the mean), or failed inside the
+    # tangent's Cholesky with a bare LinAlgError.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, -1.0] + 0.1 * rng.normal(size=200)
+    reg = CuriousRegressor(
+        model="mlp", hidden_layer_sizes=(8,), solver=solver,
+        learning_rate_init=learning_rate, max_iter=50, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Training diverged.*objective rose.*Lower learning_rate_init"):
+            reg.fit(X, y)
+    assert not hasattr(reg, "params_")
+    # The same steps, smaller, train: the check does not refuse a working fit.
+    reg.set_params(learning_rate_init=learning_rate / 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert reg.fit(X, y).score(X, y) > 0.5
+
+
 def test_tangent_options_are_validated(data):
     X, y = data
     with pytest.raises(ValueError, match="not options of tangent_solver='exact'"):

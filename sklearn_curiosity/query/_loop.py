@@ -141,7 +141,8 @@ def run_active_learning(
     Notes
     -----
     Each round refits from scratch on all the labels so far (for the linear
-    model a fit costs one ``p x p`` Cholesky factorization); no rank-k update
+    model a fit costs one Cholesky factorization, of the smaller of its ``p x p``
+    and ``n x n`` systems); no rank-k update
     of the fit is attempted.
 
     Examples
