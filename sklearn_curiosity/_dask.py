@@ -98,7 +98,9 @@ def map_row_blocks(score, estimator, X, y=None, n_columns=None):
     else:
         shape = dict(chunks=(X.chunks[0], (n_columns,)), meta=np.empty((0, 0), dtype=np.float64))
 
-    def score_block(X_block, labels=None):
+    from .scores import NonFiniteRowsError  # scores imports this module
+
+    def score_block(X_block, labels=None, block_info=None):
         # The estimators refuse an empty array, as scikit-learn's do; an empty
         # block of a filtered pool has simply no scores.
         if labels is not None and labels.shape[0] != X_block.shape[0]:
@@ -108,9 +110,24 @@ def map_row_blocks(score, estimator, X, y=None, n_columns=None):
             )
         if X_block.shape[0] == 0:
             return empty
-        if labels is None:
-            return score(snapshot, X_block)
-        return score(snapshot, X_block, labels[:, 0])
+        try:
+            if labels is None:
+                return score(snapshot, X_block)
+            return score(snapshot, X_block, labels[:, 0])
+        except NonFiniteRowsError as exc:
+            # The block numbers its rows from 0: name them as rows of the pool.
+            start = block_info[0]["array-location"][0][0] if block_info else None
+            if start is None or math.isnan(start):
+                block = block_info[0]["chunk-location"][0] if block_info else "?"
+                raise NonFiniteRowsError(exc.rows, counted_from=(
+                    f" (counted from the first row of row block {block} of the dask "
+                    "array, whose offset is unknown: blocks of unknown size)"
+                )) from None
+            stop = block_info[0]["array-location"][0][1]
+            raise NonFiniteRowsError(exc.rows, first_row=int(start), counted_from=(
+                f" (of the row block {int(start)} to {int(stop) - 1} of the dask array; "
+                "other blocks may hold more)"
+            )) from None
 
     if y is None:
         return da.map_blocks(score_block, X, dtype=np.float64, **shape)

@@ -85,8 +85,22 @@ def estimate_noise_variance(weighted_rss, weight_sum, dof, remedy="raise alpha")
     return np.nan
 
 
+class NonFiniteRowsError(ValueError):
+    """The results of some rows are not finite (an overflow); ``rows`` holds their indices."""
+
+    def __init__(self, rows, first_row=0, counted_from=""):
+        self.rows = rows
+        shown = ", ".join(str(row + first_row) for row in rows[:10])
+        super().__init__(
+            f"The results for {len(rows)} row(s) are not finite (overflow), at row index "
+            f"{shown}{', ...' if len(rows) > 10 else ''}{counted_from}: their values are too large for "
+            "float64 arithmetic with this model. Rescale X the way the training data "
+            "were (e.g. StandardScaler in a Pipeline), or drop those rows."
+        )
+
+
 def check_finite_scores(values):
-    """``values`` (a row per sample), or a ValueError naming the rows that are not finite.
+    """``values`` (a row per sample), or a :class:`NonFiniteRowsError` naming the rows that are not finite.
 
     A non-finite score is an overflow: a row whose values are so large that
     the model's products leave float64. Checking the whole result costs one
@@ -96,14 +110,7 @@ def check_finite_scores(values):
     if finite.all():
         return values
     finite_rows = finite.reshape(len(values), -1).all(axis=1)
-    rows = np.flatnonzero(~finite_rows)
-    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
-    raise ValueError(
-        f"The results for {len(rows)} row(s) are not finite (overflow), at row index "
-        f"{shown}: their values are too large for float64 arithmetic with this model. "
-        "Rescale X the way the training data were (e.g. StandardScaler in a Pipeline), "
-        "or drop those rows."
-    )
+    raise NonFiniteRowsError(np.flatnonzero(~finite_rows))
 
 
 def expected_squared_influence(sensitivity, noise_variance, factor=None):

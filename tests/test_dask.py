@@ -139,3 +139,23 @@ def test_unfiltered_labels_with_a_filtered_pool_are_refused(problem):
         influence_score(pipe, filtered, da.from_array(y_pool, chunks=100)).compute()
     with pytest.raises(ValueError, match="same mask"):
         influence_score(pipe, filtered, da.from_array(y_pool, chunks=500))
+
+
+def test_overflowing_rows_are_named_as_rows_of_the_pool():
+    # A block numbers its rows from 0; the error used to name rows 30 and 31
+    # for rows 730 and 731 of the pool.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3))
+    reg = CuriousRegressor().fit(X, X.sum(axis=1))
+    pool = rng.normal(size=(1000, 3))
+    pool[[730, 731]] = 1e200
+    lazy = da.from_array(pool, chunks=(100, 3))
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"at row index 730, 731 \(of the row block 700 to 799"):
+        influence_score(reg, lazy).compute(scheduler="synchronous")
+    # The in-memory pool names the same rows.
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"at row index 730, 731:"):
+        influence_score(reg, pool)
+    # Blocks of unknown size: the offset is unknown, and the message says so.
+    filtered = lazy[lazy[:, 0] > -np.inf]
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"at row index 30, 31 \(counted from the first row of row block 7"):
+        influence_score(reg, filtered).compute(scheduler="synchronous")
