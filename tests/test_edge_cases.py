@@ -4,6 +4,7 @@ Oracles: sklearn's Ridge and LinearRegression for the fit, central finite
 differences of refits for the tangent, dropping rows for zero weights.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -170,6 +171,48 @@ def test_near_singular_hessian_warns_with_the_remedy(rng):
         warnings.simplefilter("error", LinAlgWarning)
         CuriousRegressor(alpha=1e-3).fit(X, y)
         CuriousRegressor(alpha=1e-14).fit(rng.normal(size=(30, 3)), y)
+
+
+def _exact_ridge(X, y, alpha):
+    """Ridge without intercept in exact rational arithmetic (the floats as given)."""
+    from fractions import Fraction
+
+    Xf = [[Fraction(v) for v in row] for row in X]
+    p = len(Xf[0])
+    A = [[sum(r[i] * r[j] for r in Xf) + (Fraction(alpha) if i == j else 0) for j in range(p)]
+         for i in range(p)]
+    b = [sum(r[i] * Fraction(t) for r, t in zip(Xf, y)) for i in range(p)]
+    for k in range(p):  # Gaussian elimination, exact
+        for i in range(k + 1, p):
+            f = A[i][k] / A[k][k]
+            A[i] = [a - f * c for a, c in zip(A[i], A[k])]
+            b[i] -= f * b[k]
+    x = [Fraction(0)] * p
+    for i in reversed(range(p)):
+        x[i] = (b[i] - sum(A[i][j] * x[j] for j in range(i + 1, p))) / A[i][i]
+    return np.array([float(v) for v in x])
+
+
+def test_ill_conditioning_that_costs_digits_is_reported(rng):
+    # Two features equal to 1e-7 and alpha = 1e-10: the condition number is
+    # about 1e12 and the coefficients came out wrong in the 3rd digit, without
+    # a warning (the old threshold only caught pivots below 2e-13).
+    X = rng.normal(size=(40, 3))
+    X[:, 1] = X[:, 0] + 1e-7 * rng.normal(size=40)
+    y = X @ [1.0, 2.0, -1.0] + 0.1 * rng.normal(size=40)
+    with pytest.warns(LinAlgWarning, match=r"expect about (\d+) correct significant digits") as record:
+        reg = CuriousRegressor(alpha=1e-10, fit_intercept=False).fit(X, y)
+    exact = _exact_ridge(X, y, 1e-10)
+    error = np.abs(reg.coef_ - exact).max() / np.abs(exact).max()
+    assert error > 1e-8  # the warning is deserved
+    promised = int(re.search(r"expect about (\d+) correct", str(record[0].message)).group(1))
+    assert error < 10.0 ** (2 - promised)  # and it does not promise more than holds
+    # Well inside the threshold, the same data fit without a warning, to 1e-9.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LinAlgWarning)
+        reg = CuriousRegressor(alpha=1e-2, fit_intercept=False).fit(X, y)
+    exact = _exact_ridge(X, y, 1e-2)
+    np.testing.assert_allclose(reg.coef_, exact, rtol=1e-9)
 
 
 def test_huge_n_tiny_p(rng):
