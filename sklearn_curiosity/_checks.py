@@ -101,7 +101,7 @@ def check_fit_is_finite(quantities, nan_allowed=()):
         )
 
 
-def warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=True):
+def warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, tangent, linear=True):
     """Warn (CuriosityWarning) when every unlabelled curiosity is zero, and say why.
 
     The curiosity is ``noise_variance_ * g(x)^2``. A constant target is fitted
@@ -126,6 +126,12 @@ def warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=True):
         )
     elif noise_variance == 0:
         cause = "the training residuals are all zero, so noise_variance_ is 0"
+    elif not np.any(tangent):
+        cause = (
+            "the regularity tangent tangent_ is zero, so no point's influence moves the "
+            "complexity (alpha is so large that the fitted parameters are numerically "
+            "zero, or the regularizer does not depend on alpha); lower alpha"
+        )
     else:
         return
     warnings.warn(
@@ -134,6 +140,28 @@ def warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=True):
         "rows. Add varied labelled data before choosing points by curiosity.",
         CuriosityWarning,
         stacklevel=5,  # the caller of fit: warn, _fit, fit, _fit_context, caller
+    )
+
+
+def warn_if_scores_are_zero(scores, estimator):
+    """Warn (CuriosityWarning) when every score of a pool is zero though the fit is not degenerate.
+
+    The fit-time causes (:func:`warn_if_curiosity_is_zero`) all make the
+    tangent or the noise variance zero; any other all-zero pool is either
+    rows where ``g(x) = 0`` or values whose square underflows.
+    """
+    if scores.size == 0 or np.any(scores):
+        return
+    if not np.any(estimator.tangent_) or not estimator.noise_variance_ > 0:
+        return  # fit already warned, naming the cause
+    warnings.warn(
+        f"Every curiosity of these {scores.shape[0]} points is zero: g(x) = 0 at each of "
+        "them (rows the tangent does not see, e.g. all-zero rows without an intercept), "
+        "or noise_variance_ * g(x)^2 underflows float64 (alpha very large, or X or y "
+        "on a tiny scale). A ranking by them is the order of the rows. Rescale X and "
+        "y, or lower alpha.",
+        CuriosityWarning,
+        stacklevel=3,
     )
 
 

@@ -436,7 +436,7 @@ class HierarchicalCuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEst
             nan_allowed=("noise_variance_",),
         )
         # Constant features still leave the users' intercepts to tell apart.
-        warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, linear=False)
+        warn_if_curiosity_is_zero(X, y, sample_weight, noise_variance, tangent, linear=False)
 
         n_features = X.shape[1]
         shared, deviations = blocks[0], blocks[1:]

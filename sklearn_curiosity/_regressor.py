@@ -19,6 +19,7 @@ from ._checks import (
     check_fit_is_finite,
     check_squares_finite,
     warn_if_curiosity_is_zero,
+    warn_if_scores_are_zero,
 )
 from ._chunking import apply_by_row_chunks, block_n_rows
 from ._fitting import architecture, fit_closed_form, fit_iterative
@@ -531,7 +532,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             nan_allowed=("noise_variance_",),
         )
         warn_if_curiosity_is_zero(
-            X, y, sample_weight, noise_variance, linear=self.model == "linear"
+            X, y, sample_weight, noise_variance, tangent, linear=self.model == "linear"
         )
 
         self._model = model
@@ -858,9 +859,11 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         check_uncertainty(uncertainty, y)
         if y is None:
             X = self._validate_X(X, scoring=True)
-            return self._by_row_chunks(
+            scores = self._by_row_chunks(
                 self._expected_squared_influence(per_regularity, uncertainty), X
             )
+            warn_if_scores_are_zero(scores, self)
+            return scores
         check_is_fitted(self)
         X, y = validate_data(
             self,

@@ -20,7 +20,7 @@ from sklearn_curiosity import (
     CuriousRegressorCV,
     HierarchicalCuriousRegressor,
 )
-from sklearn_curiosity.query import user_influence_sampling
+from sklearn_curiosity.query import influence_sampling, user_influence_sampling
 
 
 def _finite_difference_tangent(X, y, alpha, rel_step=1e-4, **fit_params):
@@ -363,6 +363,31 @@ def test_constant_features_warn_that_every_curiosity_is_zero(rng):
     X_varied = np.vstack([X, rng.normal(size=(2, 3))])
     with pytest.warns(CuriosityWarning, match="every feature of X is constant"):
         CuriousRegressor().fit(X_varied, np.r_[y, 0, 0], sample_weight=np.r_[np.ones(20), 0, 0])
+
+
+def test_an_all_zero_ranking_is_never_silent(rng):
+    # alpha so large that the tangent underflows to zero: scores of exactly 0
+    # ranked the pool in row order, without a word.
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=30)
+    with pytest.warns(CuriosityWarning, match="tangent tangent_ is zero.*lower alpha"):
+        reg = CuriousRegressor(alpha=1e200).fit(X, y)
+    assert not np.any(reg.tangent_)
+    # A tangent that is not zero, but whose squared products underflow: the
+    # fit cannot tell, the scores can.
+    reg = CuriousRegressor(alpha=1e150).fit(X, y)
+    assert np.any(reg.tangent_)
+    assert np.all(reg.influence_score(X) == 0)
+    with pytest.warns(CuriosityWarning, match="Every curiosity of these 5 points is zero"):
+        influence_sampling(reg, X[:5], n_instances=2)
+    # Rows the tangent does not see (no intercept, all-zero rows).
+    reg = CuriousRegressor(fit_intercept=False).fit(X, y)
+    with pytest.warns(CuriosityWarning, match="g\\(x\\) = 0 at each of them"):
+        reg.influence_score(np.zeros((4, 3)))
+    # One point of curiosity is enough to rank by: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CuriosityWarning)
+        reg.influence_score(np.vstack([np.zeros((3, 3)), X[:1]]))
 
 
 def test_informative_fits_do_not_warn(rng):
