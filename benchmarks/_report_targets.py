@@ -427,7 +427,8 @@ def machine_table(targets):
 def targets_section(targets):
     """The page's section for the targets part, from its results."""
     config = targets["report_config"]
-    parts = [heading("Against the targets: wide data, the floor, bigger networks, threads", "-")]
+    parts = [".. _benchmarks-targets:\n",
+             heading("Against the targets: wide data, the floor, bigger networks, threads", "-")]
     parts.append(
         "Four scripts measure the package at the shapes users bring: linear models on "
         "wide and tall data, scoring large pools against the one pass over the pool that "

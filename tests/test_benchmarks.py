@@ -96,6 +96,7 @@ def test_targets_smoke_runs_every_script(targets):
 def test_targets_section_rendered(report, targets):
     page = (report[0] / "benchmarks.rst").read_text()
     section = page[page.index("Against the targets"):page.index("How many labels it saves")]
+    assert ".. _benchmarks-targets:" in page  # the user guide's link to it
     for title in ("Linear fits against scikit-learn", "Scoring a pool against its floor",
                   "Threads: n_jobs", "Chunk and block sizes",
                   "Networks: fit, tangent, dof and Laplace against MLPRegressor",
