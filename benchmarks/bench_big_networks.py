@@ -13,14 +13,18 @@ default BLAS threads, "ratio1" over ``MLPRegressor.fit`` on one BLAS thread
 
     python benchmarks/bench_big_networks.py            # (64, 64), (256,) at n = 300, 5000
     python benchmarks/bench_big_networks.py --quick    # seconds (smoke test)
+    python benchmarks/bench_big_networks.py --json big_networks.json  # and the rows as JSON
 """
 
 import argparse
+import json
 import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+from _common import machine_info
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from threadpoolctl import threadpool_limits
@@ -73,7 +77,7 @@ def breakdown(hidden, X, y, alpha, max_iter):
 
     def tangent():
         with blas_threads_for(largest_product_flops(model, len(y))):
-            hessian = NetworkHessian(counted, params.size, "cg", preconditioner=laplace.solve)
+            hessian = NetworkHessian(counted, params.size, "cg", preconditioner=laplace)
             return exact_tangent(hessian, regularizer, params, alpha)
 
     t_tangent, _ = timed(tangent)
@@ -89,6 +93,7 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, nargs="+", default=[300, 5000])
     parser.add_argument("--widths", type=int, nargs="+", default=None,
                         help="one network's hidden layer widths (default: (64, 64) and (256,))")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.simplefilter("ignore", UserWarning)  # saddles after a fixed iteration count
@@ -98,6 +103,8 @@ def main(argv=None):
         networks = [tuple(args.widths)] if args.widths else [(64, 64), (256,)]
         cases = [(h, n) for h in networks for n in args.n_samples]
         max_iter = args.max_iter
+    result = {"config": {**vars(args), "json": None, "max_iter": max_iter},
+              "machine": machine_info(), "rows": []}
     print(f"load average {os.getloadavg()[0]:.2f}; lbfgs, {max_iter} iterations, tol=0, "
           f"alpha={args.alpha}")
     print(f"{'network':>10} {'n':>6} {'P':>6} {'MLPRegr.':>9} {'1 thread':>8} {'ours':>8} "
@@ -120,6 +127,15 @@ def main(argv=None):
               f"{t_ours / t_peer_one:>6.2f}x | {parts['train']:>6.2f}s "
               f"{parts['laplace']:>6.2f}s {parts['route']:>8} {parts['tangent']:>6.2f}s "
               f"{parts['n_hvp']:>4}hvp   (iterations: peer {peer.n_iter_}, ours {ours.n_iter_})")
+        result["rows"].append({
+            "network": list(hidden), "n_samples": n_samples, "n_params": int(ours.params_.size),
+            "peer_seconds": t_peer, "peer_one_thread_seconds": t_peer_one, "seconds": t_ours,
+            "ratio": t_ours / t_peer, "ratio_one_thread": t_ours / t_peer_one,
+            "peer_n_iter": int(peer.n_iter_), "n_iter": int(ours.n_iter_),
+            "breakdown": {k: v if isinstance(v, str) else float(v) for k, v in parts.items()}})
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

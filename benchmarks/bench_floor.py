@@ -27,18 +27,21 @@ machine are noisy: the load average is printed with the results. Run:
     python benchmarks/bench_floor.py --only jobs          # one section
     python benchmarks/bench_floor.py --models linear --rows 10000000 --only ratios
     python benchmarks/bench_floor.py --clock cpu          # on a loaded machine
+    python benchmarks/bench_floor.py --json floor.json    # and the rows as JSON
 """
 
 import argparse
+import json
 import os
 import warnings
 from unittest import mock
 
 import numpy as np
 import time
+from pathlib import Path
 
 from _common import best_time, machine_info
-from sklearn import config_context
+from sklearn import config_context, get_config
 from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
@@ -147,6 +150,7 @@ def section_ratios(fitted, rows_list, repeat):
     print("\n## Ratios to the floor (one thread; floor = pool @ w, or pool @ W1 for a network)")
     print(f"{'rows':>10} {'model':>13} {'dtype':>8} {'call':>24} {'ms':>9} "
           f"{'floor ms':>9} {'ratio':>6}")
+    results = []
     for n_rows in rows_list:
         for dtype in (np.float32, np.float64):
             pool = make_pool(n_rows, N_FEATURES, dtype)
@@ -155,7 +159,11 @@ def section_ratios(fitted, rows_list, repeat):
                 for call, (t, floor) in ratio_rows(reg, ridge, pool, y_pool, repeat).items():
                     print(f"{n_rows:>10} {name:>13} {np.dtype(dtype).name:>8} {call:>24} "
                           f"{1e3 * t:>9.1f} {1e3 * floor:>9.1f} {t / floor:>6.2f}", flush=True)
+                    results.append({"rows": n_rows, "model": name, "dtype": np.dtype(dtype).name,
+                                    "call": call, "seconds": t, "floor_seconds": floor,
+                                    "ratio": t / floor})
             del pool
+    return results
 
 
 def section_jobs(fitted, n_rows, repeat):
@@ -165,6 +173,7 @@ def section_jobs(fitted, n_rows, repeat):
           f"against n_jobs=1 ({n_cores} cores)")
     print(f"{'model':>13} {'n_jobs':>6} {'ms':>9} {'speed-up':>9}")
     pool = make_pool(n_rows, N_FEATURES, np.float32)
+    results = []
     for name, (reg, _) in fitted.items():
         if name == "mlp (64, 64)":
             continue
@@ -177,11 +186,15 @@ def section_jobs(fitted, n_rows, repeat):
         for k in jobs:
             print(f"{name:>13} {k:>6} {1e3 * min(times[k]):>9.1f} "
                   f"{min(times[1]) / min(times[k]):>9.2f}", flush=True)
+            results.append({"rows": n_rows, "model": name, "n_jobs": k, "cores": n_cores,
+                            "seconds": min(times[k]), "speedup": min(times[1]) / min(times[k])})
+    return results
 
 
 def _sweep(fitted, n_rows, repeat, title, settings, run_with):
     print(f"\n## {title}: influence_score on {n_rows} x {N_FEATURES}, against the best setting")
     print(f"{'model':>13} {'dtype':>8} {'setting':>10} {'ms':>9} {'/ best':>7}")
+    results = []
     for dtype in (np.float32, np.float64):
         pool = make_pool(n_rows, N_FEATURES, dtype)
         for name, (reg, _) in fitted.items():
@@ -195,7 +208,11 @@ def _sweep(fitted, n_rows, repeat, title, settings, run_with):
             for s in settings:
                 print(f"{name:>13} {np.dtype(dtype).name:>8} {s:>10} "
                       f"{1e3 * min(times[s]):>9.1f} {min(times[s]) / best:>7.2f}", flush=True)
+                results.append({"rows": n_rows, "model": name, "dtype": np.dtype(dtype).name,
+                                "setting": s, "seconds": min(times[s]),
+                                "over_best": min(times[s]) / best})
         del pool
+    return results
 
 
 def section_chunks(fitted, n_rows, repeat):
@@ -203,7 +220,8 @@ def section_chunks(fitted, n_rows, repeat):
         with config_context(working_memory=mb):
             return timed()
 
-    _sweep(fitted, n_rows, repeat, "working_memory sweep (MB)", [16, 64, 256, 1024], run_with)
+    return _sweep(fitted, n_rows, repeat, "working_memory sweep (MB)", [16, 64, 256, 1024],
+                  run_with)
 
 
 def section_blocks(fitted, n_rows, repeat):
@@ -215,8 +233,8 @@ def section_blocks(fitted, n_rows, repeat):
         finally:
             _chunking.CACHE_BLOCK_BYTES = saved
 
-    _sweep(fitted, n_rows, repeat, "Block sweep (KiB per block: rows and temporaries)",
-           [64, 256, 1024, 4096, 16384], run_with)
+    return _sweep(fitted, n_rows, repeat, "Block sweep (KiB per block: rows and temporaries)",
+                  [64, 256, 1024, 4096, 16384], run_with)
 
 
 SECTIONS = ["ratios", "jobs", "chunks", "blocks"]
@@ -232,6 +250,7 @@ def main(argv=None):
     parser.add_argument("--models", choices=list(MODELS), nargs="+", default=list(MODELS))
     parser.add_argument("--clock", choices=list(CLOCK), default="wall",
                         help="of the one-thread sections (n_jobs scaling is always wall time)")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     global _clock
     _clock = CLOCK[args.clock]
@@ -242,17 +261,24 @@ def main(argv=None):
           f"load average at start {info['load average at start']}; {args.clock} clock")
     fitted = fit_models(N_FEATURES, {name: MODELS[name] for name in args.models})
     sweep_rows = min(args.rows)
+    result = {"config": {**vars(args), "json": None}, "machine": info,
+              "defaults": {"working_memory": get_config()["working_memory"],
+                           "block_kib": _chunking.CACHE_BLOCK_BYTES // 1024}}
     with threadpool_limits(1, user_api="blas"):
         if "ratios" in args.only:
-            section_ratios(fitted, args.rows, args.repeat)
+            result["ratios"] = section_ratios(fitted, args.rows, args.repeat)
         if "chunks" in args.only:
-            section_chunks(fitted, sweep_rows, args.repeat)
+            result["chunks"] = section_chunks(fitted, sweep_rows, args.repeat)
         if "blocks" in args.only:
-            section_blocks(fitted, sweep_rows, args.repeat)
+            result["blocks"] = section_blocks(fitted, sweep_rows, args.repeat)
     if "jobs" in args.only:
         # BLAS threads as the package chooses them (one per job for its blocks).
-        section_jobs(fitted, 4 * sweep_rows, args.repeat)
-    print(f"\nload average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        result["jobs"] = section_jobs(fitted, 4 * sweep_rows, args.repeat)
+    result["load_average_at_end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average at end: {result['load_average_at_end']}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

@@ -13,12 +13,15 @@ that both see the same machine state. Run:
 
     python benchmarks/bench_linear.py            # every shape
     python benchmarks/bench_linear.py --quick    # small shapes, seconds
+    python benchmarks/bench_linear.py --json linear.json  # and the rows as JSON
 """
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
-from _common import interleaved
+from _common import interleaved, machine_info
 from sklearn.linear_model import Ridge, RidgeCV
 
 from sklearn_curiosity import CuriousRegressor, CuriousRegressorCV
@@ -65,26 +68,35 @@ def main(argv=None):
     parser.add_argument("--n-pool", type=int, default=400_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small shapes, for a smoke test")
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     fit_shapes, cv_shape = (QUICK_FIT_SHAPES, QUICK_CV_SHAPE) if args.quick else (
         FIT_SHAPES, CV_SHAPE)
     n_pool = 2_000 if args.quick else args.n_pool
     repeat = 2 if args.quick else args.repeat
     rng = np.random.default_rng(0)
+    result = {"config": {**vars(args), "json": None, "n_pool": n_pool, "repeat": repeat},
+              "machine": machine_info(), "rows": []}
 
-    ratios = {}
+    def record(key, what, t_ours, t_reference, reference, **shape):
+        result["rows"].append({"key": key, "what": what, "seconds": t_ours,
+                               "reference": reference, "reference_seconds": t_reference,
+                               "ratio": t_ours / t_reference, **shape})
+
     print(f"best of {repeat}, interleaved; ratio = ours / scikit-learn")
     print(f"{'what':<58}{'ours s':>10}{'sklearn s':>11}{'ratio':>8}")
     for n_samples, n_features, solver in fit_shapes:
         t_ours, t_ridge = time_fit(n_samples, n_features, solver, repeat, rng)
         what = f"fit n={n_samples:,} p={n_features:,} vs Ridge(solver={solver!r})"
         print(f"{what:<58}{t_ours:>10.4f}{t_ridge:>11.4f}{t_ours / t_ridge:>8.2f}")
-        ratios[f"fit_{n_samples}x{n_features}"] = t_ours / t_ridge
+        record(f"fit_{n_samples}x{n_features}", what, t_ours, t_ridge,
+               f"Ridge(solver={solver!r}).fit", n_samples=n_samples, n_features=n_features)
 
     t_ours, t_ridge = time_cv(*cv_shape, repeat, rng)
     what = f"CV fit n={cv_shape[0]:,} p={cv_shape[1]:,}, {len(CV_ALPHAS)} alphas vs RidgeCV"
     print(f"{what:<58}{t_ours:>10.4f}{t_ridge:>11.4f}{t_ours / t_ridge:>8.2f}")
-    ratios[f"cv_{cv_shape[0]}x{cv_shape[1]}"] = t_ours / t_ridge
+    record(f"cv_{cv_shape[0]}x{cv_shape[1]}", what, t_ours, t_ridge, "RidgeCV.fit",
+           n_samples=cv_shape[0], n_features=cv_shape[1])
 
     X, y = make_data(2_000, 100, rng)
     ours = CuriousRegressor(alpha=1.0).fit(X, y)
@@ -94,8 +106,11 @@ def main(argv=None):
     )
     what = f"influence_score (no y) vs our predict, pool={n_pool:,} p=100"
     print(f"{what:<58}{t_score:>10.4f}{t_predict:>11.4f}{t_score / t_predict:>8.2f}")
-    ratios["score_over_predict"] = t_score / t_predict
-    return ratios
+    record("score_over_predict", what, t_score, t_predict, "CuriousRegressor.predict",
+           n_samples=n_pool, n_features=100)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

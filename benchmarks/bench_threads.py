@@ -14,16 +14,20 @@ Run with the BLAS thread variables unset (``OMP_NUM_THREADS`` and
 
     env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS python benchmarks/bench_threads.py
     ... python benchmarks/bench_threads.py --quick      # seconds (smoke test)
+    ... python benchmarks/bench_threads.py --json threads.json  # and the rows as JSON
 """
 
 import argparse
 import contextlib
+import json
 import multiprocessing
 import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+from _common import machine_info
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
@@ -65,10 +69,16 @@ def best_of(func, repeat):
     return min(times)
 
 
+# The rows of the current run, for --json: each ratio_row appends one.
+RECORDED_ROWS = []
+
+
 def ratio_row(label, func, repeat):
     default = best_of(func, repeat)
     with threadpool_limits(1):
         one = best_of(func, repeat)
+    RECORDED_ROWS.append({"what": label, "default_seconds": default,
+                          "one_thread_seconds": one, "ratio": default / one})
     return (f"{label:<46} default {default:8.3f}s  one thread {one:8.3f}s  "
             f"ratio {default / one:5.2f}x")
 
@@ -78,6 +88,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--max-iter", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.simplefilter("ignore", UserWarning)
@@ -89,7 +100,11 @@ def main(argv=None):
     else:
         networks, sizes, products = [(8,), (32,), (64, 64)], [40, 5000], [64, 256, 1024, 2048]
     rng = np.random.RandomState(0)
+    result = {"config": {**vars(args), "json": None}, "machine": machine_info(),
+              "default_blas_threads": threads}
+    RECORDED_ROWS.clear()
     for busy in [False, True]:
+        first_row = len(RECORDED_ROWS)
         print(f"--- {'with a busy second process' if busy else 'idle'} ---")
         with busy_core(busy):
             for size in products:
@@ -111,6 +126,12 @@ def main(argv=None):
                                     args.repeat))
                     print(ratio_row(f"MLPRegressor fit {hidden} n={n}",
                                     lambda: peer.fit(X, y), args.repeat))
+        for row in RECORDED_ROWS[first_row:]:
+            row["condition"] = "busy" if busy else "idle"
+    result["rows"] = list(RECORDED_ROWS)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

@@ -1,15 +1,22 @@
-"""Run both benchmarks and write the results page ``doc/benchmarks.rst``.
+"""Run the benchmarks and write the results page ``doc/benchmarks.rst``.
 
+The page has three parts: "cost" (``bench_cost.py``: what a query costs
+against the peers), "label" (``bench_label_efficiency.py``: how many labels
+it saves) and "targets" (``bench_linear.py``, ``bench_floor.py``,
+``bench_big_networks.py`` and ``bench_threads.py``: ratios at the shapes
+users bring against the targets set for them; see ``_report_targets.py``).
 One command regenerates the page, its plots (``doc/benchmarks/*.png``) and the
 raw results (``doc/benchmarks/*.json``)::
 
-    python benchmarks/make_report.py            # the full configuration (~1 h on 2 cores)
-    python benchmarks/make_report.py --reduced  # fewer seeds for the MLP and the refitting peers
+    python benchmarks/make_report.py            # the full configuration (hours on 2 cores)
+    python benchmarks/make_report.py --reduced  # fewer seeds, repeats and sizes
     python benchmarks/make_report.py --smoke    # seconds; for the test suite
 
 ``--render-only`` rewrites the page from the JSON files of the last run
-without running the benchmarks again; ``--only cost`` (or ``--only label``)
-runs one benchmark again and keeps the other's results from the last run.
+without running the benchmarks again; ``--only cost`` (or ``label``, or
+``targets``) runs one part again and keeps the others' results from their
+last run. Real runs of different configurations may be combined (the page
+names each part's); a smoke run's results never mix with a real run's.
 """
 
 import argparse
@@ -24,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_cost  # noqa: E402
 import bench_label_efficiency  # noqa: E402
 from _common import require  # noqa: E402
+from _report_targets import run_targets, targets_section  # noqa: E402
+from _rst import heading, list_table, seconds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,78 +40,82 @@ CONFIGS = {
     # Every model and strategy on 10 seeds; 6 rounds of 5 labels from pools
     # of 300, and 10 candidates per query for the peers that refit per
     # candidate (a query of theirs costs ~10 refits per candidate).
+    # The targets: every shape of the scripts' defaults; pools of 1M and 10M
+    # rows against the floor.
     "full": {
         "cost": [],
         "label": ["--rounds", "6", "--max-pool", "300", "--peer-candidates", "10"],
+        "targets": {"linear": [], "floor": ["--rows", "1000000", "10000000", "--repeat", "3"],
+                    "big_networks": [], "threads": []},
     },
+    # The targets: 1M rows only, CPU time for the one-thread floor ratios
+    # (less inflated by other processes), networks on 300 rows for 50 iterations.
     "reduced": {
         "cost": ["--repeat", "3"],
         "label": ["--seeds", "10", "--rounds", "6", "--max-pool", "300",
                   "--peer-candidates", "10", "--peer-seeds", "3", "--mlp-seeds", "1",
                   "--n-jobs", "2"],
+        "targets": {"linear": ["--repeat", "3"],
+                    "floor": ["--rows", "1000000", "--repeat", "2", "--clock", "cpu"],
+                    "big_networks": ["--n-samples", "300", "--max-iter", "50"],
+                    "threads": ["--max-iter", "20", "--repeat", "1"]},
     },
-    "smoke": {"cost": ["--smoke"], "label": ["--smoke"]},
+    "smoke": {
+        "cost": ["--smoke"], "label": ["--smoke"],
+        "targets": {"linear": ["--quick"], "floor": ["--rows", "3000", "--repeat", "1"],
+                    "big_networks": ["--quick"], "threads": ["--quick", "--repeat", "1"]},
+    },
 }
+
+PARTS = ("cost", "label", "targets")
 
 OURS = "influence top-k"
 
 
-def run(args, parts=("cost", "label")):
-    """Run the benchmarks in ``parts``; the others' results are read from the last run."""
+def load_part(out, name):
+    """The results of part ``name`` from its JSON file in ``out``."""
+    path = out / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `python benchmarks/make_report.py "
+                         f"--only {name}` (with the configuration's flag) first.")
+    return json.loads(path.read_text())
+
+
+def run(args, parts=PARTS):
+    """Run the parts in ``parts``; the others' results are read from their last run."""
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     config = CONFIGS[args.config]
-    benchmarks = {"cost": bench_cost, "label": bench_label_efficiency}
+    benchmarks = {"cost": bench_cost.main, "label": bench_label_efficiency.main}
     results = {}
-    for name in set(benchmarks) - set(parts):
+    for name in set(PARTS) - set(parts):
         path = out / f"{name}.json"
-        results[name] = json.loads(path.read_text())
-        if results[name].get("report_config") != args.config:
+        results[name] = load_part(out, name)
+        stored = results[name].get("report_config")
+        if (stored == "smoke") != (args.config == "smoke"):
             raise SystemExit(
-                f"{path} is from the {results[name].get('report_config')!r} configuration, "
-                f"not {args.config!r}: run both benchmarks (without --only)."
+                f"{path} is from the {stored!r} configuration, not {args.config!r}: a smoke "
+                "run's results are not mixed with a real run's; run every part (without "
+                "--only)."
             )
     for name in parts:
         path = out / f"{name}.json"
         tic = time.perf_counter()
-        result = benchmarks[name].main(config[name] + ["--json", str(path)])
+        if name == "targets":
+            result = run_targets(config[name])
+        else:
+            result = benchmarks[name](config[name] + ["--json", str(path)])
         result["wall_seconds"] = time.perf_counter() - tic
         result["report_config"] = args.config
         result["command_args"] = config[name]
         path.write_text(json.dumps(result, indent=1))
         results[name] = result
-    return results["cost"], results["label"]
-
-
-# --------------------------------------------------------------------------
-# reStructuredText helpers.
-# --------------------------------------------------------------------------
-def list_table(header, rows, title=None, widths=None):
-    lines = [f".. list-table:: {title}" if title else ".. list-table::", "   :header-rows: 1"]
-    if widths:
-        lines.append("   :widths: " + " ".join(str(w) for w in widths))
-    lines.append("")
-    for row in [header] + rows:
-        lines.append("   * - " + (str(row[0]) or " "))
-        lines.extend("     - " + (str(cell) or " ") for cell in row[1:])
-    return "\n".join(lines) + "\n"
+    return results
 
 
 def command_line(script, result):
     """The command that produced ``result`` (no trailing space: an RST literal forbids it)."""
     return " ".join([f"python benchmarks/{script}", *result["command_args"]])
-
-
-def heading(text, char):
-    return f"{text}\n{char * len(text)}\n"
-
-
-def seconds(s):
-    if s >= 1:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} µs"
 
 
 # --------------------------------------------------------------------------
@@ -428,13 +441,14 @@ def losses_section(label, cost):
     return "\n".join(parts)
 
 
-def machine_section(cost, label):
+def machine_section(cost, label, targets):
     info = cost["machine"]
     rows = [[k, v] for k, v in info.items()]
     rows.append(["load average at label-efficiency start",
                  label["machine"]["load average at start"]])
     rows.append(["wall time", f"cost {cost['wall_seconds']:.0f} s, label efficiency "
-                              f"{label['wall_seconds']:.0f} s"])
+                              f"{label['wall_seconds']:.0f} s, targets "
+                              f"{targets['wall_seconds']:.0f} s"])
     return heading("Machine and versions", "-") + "\n" + list_table(["", ""], rows)
 
 
@@ -564,33 +578,58 @@ def goal_markdown(labels):
     return "\n".join(parts)
 
 
-def render(cost, label, out, page):
+def report_command(config, only=None):
+    """The ``make_report.py`` command of a configuration (and of one part)."""
+    return ("python benchmarks/make_report.py" + ("" if config == "full" else f" --{config}")
+            + (f" --only {only}" if only else ""))
+
+
+def provenance(results):
+    """The sentences that say which command produced which part of the page."""
+    configs = {name: results[name]["report_config"] for name in PARTS}
+    raw = ", ".join(f"``doc/benchmarks/{name}.json``" for name in PARTS)
+    if len(set(configs.values())) == 1:
+        config = configs["cost"]
+        text = (f"Every number and plot on this page was produced by "
+                f"``{report_command(config)}`` (configuration ``{config}``), which runs the "
+                f"benchmarks and writes this page; the raw results are in {raw}. ")
+    else:
+        text = ("The parts of this page come from runs of different configurations: "
+                + "; ".join(f"{name} from ``{report_command(config, name)}``"
+                            for name, config in configs.items())
+                + f". The raw results are in {raw}. ")
+    if "reduced" in configs.values():
+        text += ("The ``reduced`` configuration is not the full one "
+                 "(``python benchmarks/make_report.py``: every peer and every model on every "
+                 "seed, more repeats and larger pools): it is the largest that fitted the "
+                 "time available on the 2 shared cores below (the wall times are at the "
+                 "bottom); the exact arguments are given with each benchmark's command. ")
+    return text + ("Timings were taken on a machine shared with other jobs (see the load "
+                   "averages): ratios measured side by side are more reliable than absolute "
+                   "times.\n")
+
+
+def render(results, out, page):
+    cost, label, targets = (results[name] for name in PARTS)
     for model in label["models"]:
         plot_curves(label, model, out / f"curves_{model}.png")
     plot_cost(cost, out / "cost.png")
-    config = cost["report_config"]
-    command = "python benchmarks/make_report.py" + ("" if config == "full" else f" --{config}")
     text = [
         ".. This page is generated by benchmarks/make_report.py: do not edit it by hand.\n",
         ".. _benchmarks:\n",
         heading("Benchmarks", "="),
         "Two questions decide an active-learning method: what each query costs, and how many "
         "labels it saves. Both are answered here side by side with the tools one would "
-        "otherwise use, scikit-activeml and modAL, run through their own APIs.\n",
-        f"Every number and plot on this page was produced by ``{command}`` (configuration "
-        f"``{config}``), which runs both benchmarks and writes this page; the raw results are "
-        "in ``doc/benchmarks/cost.json`` and ``doc/benchmarks/label.json``. "
-        + ("This is not the full configuration (``python benchmarks/make_report.py``: "
-           "every peer and every model on every seed): it is the largest that fitted the "
-           "time available on the 2 shared cores below (the wall times are at the bottom); "
-           "the exact arguments are given with each benchmark's command. "
-           if config == "reduced" else "")
-        + "Timings were taken on a machine shared with other jobs (see the load average "
-        "below): ratios measured side by side are more reliable than absolute times.\n",
+        "otherwise use, scikit-activeml and modAL, run through their own APIs. A third part "
+        "measures the cost at the shapes users bring (wide and tall linear data, pools of "
+        "millions of rows, networks of thousands of parameters, busy machines) against the "
+        "targets set for it.\n",
+        provenance(results),
         cost_section(cost),
+        targets_section(targets),
         label_section(label),
         losses_section(label, cost),
-        machine_section(cost, label),
+        machine_section(cost, label, targets),
     ]
     page.write_text("\n".join(text))
 
@@ -602,9 +641,9 @@ def main(argv=None):
     group.add_argument("--smoke", dest="config", action="store_const", const="smoke")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite the page from the JSON files of the last run")
-    parser.add_argument("--only", choices=["cost", "label"],
-                        help="run this benchmark only; the other's results are those of "
-                             "the last run of the same configuration")
+    parser.add_argument("--only", choices=PARTS,
+                        help="run this part only; the others' results are those of their "
+                             "last run (a smoke run's never mix with a real run's)")
     parser.add_argument("--out", type=Path, default=ROOT / "doc" / "benchmarks",
                         help="folder for the plots and JSON files")
     parser.add_argument("--page", type=Path, default=ROOT / "doc" / "benchmarks.rst")
@@ -618,11 +657,10 @@ def main(argv=None):
         return
     require("matplotlib", extra="benchmarks").use("Agg")
     if args.render_only:
-        cost = json.loads((args.out / "cost.json").read_text())
-        label = json.loads((args.out / "label.json").read_text())
+        results = {name: load_part(args.out, name) for name in PARTS}
     else:
-        cost, label = run(args, (args.only,) if args.only else ("cost", "label"))
-    render(cost, label, args.out, args.page)
+        results = run(args, (args.only,) if args.only else PARTS)
+    render(results, args.out, args.page)
     print(f"wrote {args.page} and {args.out}/")
 
 

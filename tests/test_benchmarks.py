@@ -23,6 +23,12 @@ def report(tmp_path_factory):
     return out, cost, label, make_report
 
 
+@pytest.fixture(scope="module")
+def targets(report):
+    out = report[0]
+    return json.loads((out / "targets.json").read_text())
+
+
 def test_cost_smoke_times_every_peer(report):
     _, cost, _, _ = report
     names = {row["what"] for row in cost["pool"]}
@@ -68,18 +74,96 @@ def test_report_page_written(report):
     assert (out / "cost.png").stat().st_size > 0
 
 
+def test_targets_smoke_runs_every_script(targets):
+    assert targets["report_config"] == "smoke"
+    linear = {row["key"] for row in targets["linear"]["rows"]}
+    assert {"fit_2000x20", "fit_20x500", "cv_20x500", "score_over_predict"} == linear
+    floor = targets["floor"]
+    assert {(r["model"], r["dtype"]) for r in floor["ratios"]} == {
+        (m, d) for m in ("linear", "mlp (32,)", "mlp (64, 64)") for d in ("float32", "float64")}
+    assert {r["n_jobs"] for r in floor["jobs"]} == {1, 2}
+    assert floor["chunks"] and floor["blocks"]
+    assert targets["big_networks"]["rows"][0]["breakdown"]["route"]
+    threads = targets["threads"]["rows"]
+    assert {r["condition"] for r in threads} == {"idle", "busy"}
+    assert any(r["what"].startswith("ours fit") for r in threads)
+    for name in ("linear", "floor", "big_networks", "threads"):
+        # the machine of each run, and its exact arguments
+        assert targets[name]["machine"]["cores"] and targets[name]["wall_seconds"] > 0
+        assert "--json" not in targets[name]["command_args"]
+
+
+def test_targets_section_rendered(report, targets):
+    page = (report[0] / "benchmarks.rst").read_text()
+    section = page[page.index("Against the targets"):page.index("How many labels it saves")]
+    assert ".. _benchmarks-targets:" in page  # the user guide's link to it
+    for title in ("Linear fits against scikit-learn", "Scoring a pool against its floor",
+                  "Threads: n_jobs", "Chunk and block sizes",
+                  "Networks: fit, tangent, dof and Laplace against MLPRegressor",
+                  "Default BLAS threads against one thread", "Machine of these runs"):
+        assert title in section, title
+    assert "``pool @ w``" in section and "``pool @ W1``" in section  # the floor, in words
+    for command in ("python benchmarks/bench_linear.py --quick",
+                    "python benchmarks/bench_floor.py --rows 3000 --repeat 1",
+                    "python benchmarks/bench_big_networks.py --quick",
+                    "python benchmarks/bench_threads.py --quick --repeat 1"):
+        assert f"``{command}``" in section
+    for target in ("≤ 1.2×", "≤ 1.5×", "≤ 3×", "≤ 2×", "≥ 1.7×"):
+        assert target in section, target
+    # One verdict per row that has a target, computed from the numbers.
+    n_verdicts = section.count("- met\n") + section.count("- **missed**\n")
+    summary = section[section.index("Of the "):]
+    n_targets = int(summary.split()[2])
+    assert n_verdicts == n_targets > 0
+    assert targets["floor"]["machine"]["load average at start"] in section
+
+
+def test_target_verdicts_follow_the_numbers():
+    targets = import_benchmark("_report_targets")
+    tall = {"key": "fit_100000x20", "n_samples": 100_000, "n_features": 20}
+    assert targets.linear_target({**tall, "ratio": 1.19}) == ("≤ 1.2×", True)
+    assert targets.linear_target({**tall, "ratio": 1.21}) == ("≤ 1.2×", False)
+    wide = {"key": "fit_50x5000", "n_samples": 50, "n_features": 5_000, "ratio": 0.5}
+    assert targets.linear_target(wide)[1] is None  # no number set for wide data
+    row = {"model": "linear", "call": "predict(return_std)", "ratio": 2.9}
+    assert targets.floor_target(row)[1] and not targets.floor_target({**row, "ratio": 3.1})[1]
+    row = {"model": "mlp (32,)", "call": "influence_score(y)", "ratio": 2.1}
+    assert targets.floor_target(row) == ("≤ 2×", False)
+    assert targets.floor_target({**row, "call": "predict"})[1] is None
+    # n_jobs: 1.7 at two jobs for both models, 0.6 k for a network beyond
+    assert targets.jobs_target({"model": "linear", "n_jobs": 2, "speedup": 1.69})[1] is False
+    assert targets.jobs_target({"model": "linear", "n_jobs": 4, "speedup": 1.0})[1] is None
+    assert targets.jobs_target({"model": "mlp (32,)", "n_jobs": 4, "speedup": 2.41}) == (
+        "≥ 2.4×", True)
+    assert targets.thread_target({"what": "MLPRegressor fit (8,) n=40", "ratio": 9})[1] is None
+    assert targets.thread_target({"what": "ours fit (8,) n=40", "ratio": 1.3})[1] is False
+    times = [{"rows": 10, "model": "mlp (32,)", "dtype": "float32", "call": call,
+              "seconds": t} for call, t in (("predict", 2.0), ("influence_score", 3.2))]
+    (over,) = targets.network_score_over_predict(times)
+    assert over["ratio"] == pytest.approx(1.6)
+
+
 def test_report_reruns_one_benchmark(report, tmp_path):
     out, _, _, make_report = report
-    for name in ("cost.json", "label.json"):
+    for name in ("cost.json", "label.json", "targets.json"):
         (tmp_path / name).write_text((out / name).read_text())
     label_before = (tmp_path / "label.json").read_text()
     page = tmp_path / "page.rst"
     make_report.main(["--smoke", "--only", "cost", "--out", str(tmp_path), "--page", str(page)])
     assert (tmp_path / "label.json").read_text() == label_before  # kept, not rerun
     assert "Where influence sampling loses" in page.read_text()
-    # Results of another configuration are not mixed into the page.
+    # A smoke run's results are not mixed into a real run's page.
     with pytest.raises(SystemExit, match="configuration"):
         make_report.main(["--only", "cost", "--out", str(tmp_path), "--page", str(page)])
+    # Real runs of different configurations are, each part naming its own command.
+    for name, config in (("cost", "full"), ("label", "full"), ("targets", "reduced")):
+        result = json.loads((tmp_path / f"{name}.json").read_text())
+        (tmp_path / f"{name}.json").write_text(json.dumps({**result, "report_config": config}))
+    make_report.main(["--render-only", "--out", str(tmp_path), "--page", str(page)])
+    text = page.read_text()
+    assert "different configurations" in text
+    assert "``python benchmarks/make_report.py --reduced --only targets``" in text
+    assert "``python benchmarks/make_report.py --only label``" in text
 
 
 def test_shared_timing_helpers():
