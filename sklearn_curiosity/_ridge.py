@@ -195,14 +195,15 @@ class RidgeHessian(_InterceptElimination):
 
         What ``precision="auto"`` scores a float32 pool with: each block of
         rows is centered in float32 on ``X_offset`` rounded to float32 and
-        multiplied by the inverse factor rounded to float32; the constant
-        ``L^-1 (X_offset32 - X_offset)`` is added in float32, and the squares
-        are summed in float32 (they are non-negative: no cancellation). With
-        ``z = L^-1 (x - X_offset)`` and ``u = 2**-24``, the result is within
-        ``(p + 3) u (2 ||z|| || |L^-1| |x - X_offset| || + ||z||^2)`` of the
-        exact ``v = ||z||^2`` (:ref:`theory-precision`): a relative error of
-        ``1 + v`` (what the predictive variance multiplies) of at most
-        ``(p + 3) u (|| |L^-1| |x - X_offset| || + 1)``.
+        multiplied by the inverse factor rounded to float32; where the means
+        are far from zero the constant ``L^-1 (X_offset32 - X_offset)`` is
+        added in float32; the squares are summed in float32 (they are
+        non-negative: no cancellation). With
+        ``z = L^-1 (x - X_offset)``, ``u = 2**-24`` and ``t = |x - X_offset| +
+        u |X_offset|``, the result is within ``(p + 3) u (2 ||z|| || |L^-1| t
+        || + ||z||^2)`` of the exact ``v = ||z||^2`` (:ref:`theory-precision`):
+        a relative error of ``1 + v`` (what the predictive variance
+        multiplies) of at most ``(p + 3) u (|| |L^-1| t || + 1)``.
 
         Parameters
         ----------
@@ -243,16 +244,22 @@ class RidgeHessian(_InterceptElimination):
         """``L^-1`` and ``X_offset`` rounded to float32, and the residue, kept.
 
         The residue ``L^-1 (X_offset32 - X_offset)`` is what centering on the
-        rounded mean leaves out (None where the mean is a float32 number).
+        rounded mean leaves out. It is within the rounding of the product
+        (``u |L^-1| |X_offset|`` against ``u |L^-1| |x - X_offset|``) unless
+        some feature's mean exceeds its spread (the weighted standard
+        deviation, from the diagonal of ``A``): None then, and a pass over
+        each block saved.
         """
         if getattr(self, "_float32_factors_cache", None) is None:
             inverse = self._inverse_factor()
             center32 = self.X_offset.astype(np.float32)
-            residue = inverse @ (center32.astype(np.float64) - self.X_offset)
+            variance = np.einsum("ij,ij->i", self.cholesky, self.cholesky) / self.weight_sum
+            residue = None
+            if np.any(self.X_offset**2 > variance):
+                residue = inverse @ (center32.astype(np.float64) - self.X_offset)
+                residue = residue.astype(np.float32)
             self._float32_factors_cache = (
-                inverse.astype(np.float32, order="F"),
-                center32,
-                residue.astype(np.float32) if np.any(residue) else None,
+                inverse.astype(np.float32, order="F"), center32, residue
             )
         return self._float32_factors_cache
 

@@ -138,6 +138,22 @@ def test_linear_float32_std_is_within_its_bound(dataset):
     assert np.any(std32 != std64)  # it really was computed in float32
 
 
+def test_linear_float32_std_of_features_far_from_zero():
+    # Means 1e4 to 1e5 times the spread: the float32 centering on the rounded
+    # mean leaves L^-1 (mean32 - mean) out, which is put back (without it, v
+    # was off by 3e-3 relative here).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 10)) * 0.01 + np.linspace(100, 1000, 10)
+    y = (X - X.mean(axis=0)).sum(axis=1) * 100 + rng.normal(size=200)
+    reg = CuriousRegressor(alpha=1e-4).fit(X, y)
+    pool32, pool64 = _pools(X)
+    A, center = _centered_hessian(X, reg)
+    d = pool64 - center
+    exact_v = np.einsum("ij,ij->i", d, np.linalg.solve(A, d.T).T) + 1.0 / len(X)
+    _, std32 = reg.predict(pool32, return_std=True)
+    np.testing.assert_allclose(std32**2 / reg.noise_variance_ - 1.0, exact_v, rtol=1e-5)
+
+
 def test_linear_float32_uncertainty_scores_with_several_regularities_and_sparse_pools():
     from scipy import sparse
 
