@@ -147,8 +147,8 @@ class _InterceptElimination:
         for rows in row_blocks(n_samples, self._row_bytes(n_features)):
             block = X[rows]
             block = block.toarray() if sparse.issparse(block) else block
-            centered = block.astype(np.float64)
-            centered -= self.X_offset
+            # One pass: cast (exactly) and center into a new array.
+            centered = np.subtract(block, self.X_offset, dtype=np.float64)
             out[rows] = self._centered_quadratic_form(centered)
         if self.fit_intercept:
             out += 1.0 / self.weight_sum
