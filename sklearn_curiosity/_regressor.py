@@ -281,7 +281,17 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     ``n_features * 2**-24 * sum_j |x_j - mean_j| |w_j|`` of the exact one:
     ``1e-5`` relative wherever the terms do not cancel each other, and scores
     rank as in float64 except among scores within that tolerance of each
-    other (:ref:`theory-precision`). With ``precision="float64"``, and for
+    other (:ref:`theory-precision`). For a linear model fitted in the primal
+    form, ``v(x) = grad f^T H^-1 grad f`` (the predictive std's ``std^2 =
+    noise_variance_ * (1 + v)``, and the factor of the "epistemic" and
+    "total" scores) is computed in float32 too, as ``||L^-1 (x - mean)||^2``
+    with ``L`` the Cholesky factor of the centered Hessian: a sum of squares,
+    which does not cancel, so ``1 + v`` is within ``(n_features + 3) *
+    2**-24 * (|| |L^-1| |x - mean| || + 1)`` relative of the exact one and
+    ``v`` within ``(n_features + 3) * 2**-24 * (1 + 2 || |L^-1| |x - mean| ||
+    / ||L^-1 (x - mean)||)`` relative. The dual form's ``v`` is a difference
+    of two terms that cancel near the training rows, and stays in float64.
+    With ``precision="float64"``, and for
     float64, integer and sparse pools, scoring computes in float64, a float32
     pool cast one block of rows at a time, and its results equal those of the
     same values given as float64. Pickles record the package version: a fitted
