@@ -744,9 +744,10 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             return out
 
         both = self._by_row_chunks(prediction_and_std_factor, X, extra_width=X.shape[1])
-        std = both[:, 1]
+        # Contiguous results, as from any predict: one pass for both.
+        prediction, std = np.ascontiguousarray(both.T)
         std *= np.sqrt(self.noise_variance_)
-        return both[:, 0], std
+        return prediction, std
 
     def _n_regularities(self):
         return 1 if np.ndim(self.tangent_) == 1 else self.tangent_.shape[1]
