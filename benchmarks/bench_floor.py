@@ -7,8 +7,9 @@ W1``, the first layer's product. Both are taken in the pool's own dtype
 (interleaved runs, best of ``--repeat``, BLAS on one thread):
 
 1. ``predict``, ``regularity_sensitivity``, ``influence_score`` (unlabelled
-   and labelled) and, for the linear model, ``predict(return_std=True)`` and
-   scikit-learn's ``Ridge.predict``, for float32 and float64 pools, the
+   and labelled) and, for the linear model, ``predict(return_std=True)``,
+   ``influence_score(uncertainty="epistemic")`` and scikit-learn's
+   ``Ridge.predict``, for float32 and float64 pools, the
    linear model and networks (32,) and (64, 64), at each ``--rows``;
 2. ``n_jobs`` scaling: ``influence_score`` with ``n_jobs=k`` against
    ``n_jobs=1`` on a float32 pool, for k up to the core count;
@@ -133,6 +134,8 @@ def ratio_rows(reg, ridge, pool, y_pool, repeat):
     }
     if ridge is not None:
         calls["predict(return_std)"] = lambda: reg.predict(pool, return_std=True)
+        calls["influence_score(epist.)"] = lambda: reg.influence_score(
+            pool, uncertainty="epistemic")
         calls["Ridge.predict"] = lambda: ridge.predict(pool)
     rows = {}
     floor_times = {name: [] for name in calls}

@@ -50,7 +50,10 @@ def block_n_rows(row_bytes):
 
 def row_blocks(n_rows, row_bytes):
     """Slices of a block's rows (:func:`block_n_rows`) covering ``n_rows``."""
-    return gen_batches(n_rows, block_n_rows(row_bytes))
+    # Not gen_batches: its parameter validation costs more than a block's
+    # product when called for each block of a pool.
+    step = block_n_rows(row_bytes)
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
 def apply_by_row_chunks(

@@ -25,6 +25,7 @@ from ._chunking import apply_by_row_chunks, block_n_rows
 from ._fitting import architecture, fit_closed_form, fit_iterative
 from ._from_estimator import convert
 from ._pickle_version import VersionedPickleMixin
+from ._ridge import RidgeHessian
 from ._utils import check_sample_weight, fitted_state_restored_on_failure
 from .models import LinearModel, Model
 from .scores import (
@@ -198,8 +199,12 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         other pool is computed in float64. "float64": every pool is computed
         in float64 (a float32 pool cast block by block), and a float32 pool's
         results equal those of the same values given as float64, bit for bit.
-        The fit, the tangent and ``predict(return_std=True)``'s standard
-        deviation are always computed in float64.
+        For a linear model factorized in the primal (``n_samples >
+        n_features``), "auto" also computes the predictive std's ``v(x)``
+        and the "epistemic" and "total" scores' factor in float32, to
+        ``(n_features + 3) * 2**-24`` relative on the scale of its terms
+        (:ref:`theory-precision`). The fit and the tangent are always
+        computed in float64.
 
     Attributes
     ----------
@@ -277,7 +282,17 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
     ``n_features * 2**-24 * sum_j |x_j - mean_j| |w_j|`` of the exact one:
     ``1e-5`` relative wherever the terms do not cancel each other, and scores
     rank as in float64 except among scores within that tolerance of each
-    other (:ref:`theory-precision`). With ``precision="float64"``, and for
+    other (:ref:`theory-precision`). For a linear model fitted in the primal
+    form, ``v(x) = grad f^T H^-1 grad f`` (the predictive std's ``std^2 =
+    noise_variance_ * (1 + v)``, and the factor of the "epistemic" and
+    "total" scores) is computed in float32 too, as ``||L^-1 (x - mean)||^2``
+    with ``L`` the Cholesky factor of the centered Hessian: a sum of squares,
+    which does not cancel, so ``1 + v`` is within ``(n_features + 3) *
+    2**-24 * (|| |L^-1| |x - mean| || + 1)`` relative of the exact one and
+    ``v`` within ``(n_features + 3) * 2**-24 * (1 + 2 || |L^-1| |x - mean| ||
+    / ||L^-1 (x - mean)||)`` relative. The dual form's ``v`` is a difference
+    of two terms that cancel near the training rows, and stays in float64.
+    With ``precision="float64"``, and for
     float64, integer and sparse pools, scoring computes in float64, a float32
     pool cast one block of rows at a time, and its results equal those of the
     same values given as float64. Pickles record the package version: a fitted
@@ -586,13 +601,15 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             return np.float32
         return np.float64
 
-    def _by_row_chunks(self, func, X, *row_arrays):
+    def _by_row_chunks(self, func, X, *row_arrays, extra_width=0):
         """``func(X, *row_arrays)`` over chunks of rows (``working_memory``) and cache blocks.
 
         ``func`` sees blocks of rows in the scoring dtype (a float32 block
-        cast to float64 unless the pool is scored in float32).
+        cast to float64 unless the pool is scored in float32). ``extra_width``
+        values a row, in that dtype, are the further temporaries ``func``
+        holds for a block (the predictive std's centered copy).
         """
-        result = self._by_row_blocks(func, X, *row_arrays)
+        result = self._by_row_blocks(func, X, *row_arrays, extra_width=extra_width)
         if not np.all(np.isfinite(result)):
             if self._finite_from_results():
                 # scikit-learn's own error if the pool holds NaN or infinity.
@@ -601,7 +618,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             check_finite_scores(result)
         return result
 
-    def _by_row_blocks(self, func, X, *row_arrays):
+    def _by_row_blocks(self, func, X, *row_arrays, extra_width=0):
         dtype = self._scoring_dtype(X)
 
         def on_block(X_block, *blocks):
@@ -622,7 +639,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             dtype == np.float32 and self._scoring_center() is not None
         )
         block_row_bytes = X.dtype.itemsize * n_features + np.dtype(dtype).itemsize * (
-            copies * n_features + 3 * width
+            copies * n_features + 3 * width + extra_width
         )
         first_product_flops = (
             2 * block_n_rows(block_row_bytes) * n_features * n_directions * layer_widths[0]
@@ -707,11 +724,30 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         """
         X = self._validate_X(X, scoring=True)
         evaluate = self._evaluator(sensitivity=False)
-        prediction = self._by_row_chunks(lambda X_block: evaluate(X_block)[0], X)
-        if not return_std:
-            return prediction
-        quadratic_form = self._laplace.inverse_quadratic_form(X)
-        std = np.sqrt(self.noise_variance_ * (1.0 + quadratic_form))
+        if not return_std or not isinstance(self._model, LinearModel):
+            prediction = self._by_row_chunks(lambda X_block: evaluate(X_block)[0], X)
+            if not return_std:
+                return prediction
+            # A network's form runs over its own chunks (a CG solve costs
+            # as much for a few rows as for many).
+            quadratic_form = self._laplace.inverse_quadratic_form(X)
+            return prediction, np.sqrt(self.noise_variance_ * (1.0 + quadratic_form))
+
+        def prediction_and_std_factor(X_block):
+            # One read of each block of the pool for both; sqrt(1 + v) while
+            # in cache (finite, so the results' finiteness check holds even
+            # where noise_variance_ is NaN).
+            out = np.empty((X_block.shape[0], 2))
+            out[:, 0] = evaluate(X_block)[0]
+            factor = self._quadratic_form(X_block)
+            factor += 1.0
+            np.sqrt(factor, out=out[:, 1])
+            return out
+
+        both = self._by_row_chunks(prediction_and_std_factor, X, extra_width=X.shape[1])
+        # Contiguous results, as from any predict: one pass for both.
+        prediction, std = np.ascontiguousarray(both.T)
+        std *= np.sqrt(self.noise_variance_)
         return prediction, std
 
     def _n_regularities(self):
@@ -754,6 +790,20 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             prediction=prediction,
         )
 
+    def _quadratic_form(self, X_block):
+        """``v(x) = grad f(x)^T H^-1 grad f(x)`` for a block of rows in the scoring dtype.
+
+        A float32 block (``precision="auto"``) of a linear model factorized in
+        the primal is computed in float32
+        (:meth:`~sklearn_curiosity._ridge.RidgeHessian.float32_quadratic_form`);
+        every other block in float64, a float32 one cast exactly. (The dual's
+        form is a difference of two terms that cancel for rows near the
+        training rows' span: float32 would lose its digits there.)
+        """
+        if X_block.dtype == np.float32 and isinstance(self._laplace, RidgeHessian):
+            return self._laplace.float32_quadratic_form(X_block)
+        return self._laplace.inverse_quadratic_form(X_block)
+
     def _sensitivity(self, X):
         return self._evaluator(prediction=False)(X)[1]
 
@@ -764,8 +814,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         def scores(X):
             # v(x), in float64 whatever the block's dtype, only when asked for.
             factor = uncertainty_factor(
-                uncertainty,
-                None if uncertainty == "noise" else self._laplace.inverse_quadratic_form(X),
+                uncertainty, None if uncertainty == "noise" else self._quadratic_form(X)
             )
             squared = expected_squared_influence(evaluate(X)[1], self.noise_variance_, factor)
             return total_over_regularities(squared, per_regularity)

@@ -152,8 +152,8 @@ class _InterceptElimination:
         for rows in row_blocks(n_samples, self._row_bytes(n_features)):
             block = X[rows]
             block = block.toarray() if sparse.issparse(block) else block
-            centered = block.astype(np.float64)
-            centered -= self.X_offset
+            # One pass: cast (exactly) and center into a new array.
+            centered = np.subtract(block, self.X_offset, dtype=np.float64)
             out[rows] = self._centered_quadratic_form(centered)
         if self.fit_intercept:
             out += 1.0 / self.weight_sum
@@ -189,23 +189,105 @@ class RidgeHessian(_InterceptElimination):
         return 3 * 8 * n_features
 
     def _centered_quadratic_form(self, block):
-        # ||L^-1 (x - X_offset)||^2 as one matrix product with the explicit
-        # inverse factor: 2 p^2 flops a row at matrix-product speed (a
-        # triangular solve does half the flops at a quarter of the speed).
-        z = block @ self._inverse_factor().T
-        return np.einsum("ij,ij->i", z, z)
+        # ||L^-1 (x - X_offset)||^2 as one triangular product with the
+        # explicit inverse factor, in place on the centered copy: p^2 flops a
+        # row at matrix-product speed (a triangular solve does as many at a
+        # quarter of the speed; a full product twice as many).
+        return _squared_row_norms(_lower_times_rows(self._inverse_factor(), block))
+
+    def float32_quadratic_form(self, X):
+        """:meth:`inverse_quadratic_form` of a dense float32 ``X``, computed in float32.
+
+        What ``precision="auto"`` scores a float32 pool with: each block of
+        rows is centered in float32 on ``X_offset`` rounded to float32 and
+        multiplied by the inverse factor rounded to float32; where the means
+        are far from zero the constant ``L^-1 (X_offset32 - X_offset)`` is
+        added in float32; the squares are summed in float32 (they are
+        non-negative: no cancellation). With
+        ``z = L^-1 (x - X_offset)``, ``u = 2**-24`` and ``t = |x - X_offset| +
+        u |X_offset|``, the result is within ``(p + 3) u (2 ||z|| || |L^-1| t
+        || + ||z||^2)`` of the exact ``v = ||z||^2`` (:ref:`theory-precision`):
+        a relative error of ``1 + v`` (what the predictive variance
+        multiplies) of at most ``(p + 3) u (|| |L^-1| t || + 1)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features), float32
+
+        Returns
+        -------
+        quadratic_form : ndarray of shape (n_samples,), float64
+        """
+        inverse32, center32, residue32 = self._float32_factors()
+        out = np.empty(X.shape[0])
+        for rows in row_blocks(X.shape[0], 2 * 4 * X.shape[1]):
+            z = _lower_times_rows(inverse32, np.subtract(X[rows], center32))
+            if residue32 is not None:
+                z += residue32
+            out[rows] = _squared_row_norms(z)
+            overflow = ~np.isfinite(out[rows])
+            if np.any(overflow):
+                # Squares beyond float32's range (or a non-finite row, which
+                # stays non-finite): those rows again in float64.
+                far = np.flatnonzero(overflow) + rows.start
+                centered = X[far].astype(np.float64) - self.X_offset
+                out[far] = self._centered_quadratic_form(centered)
+        if self.fit_intercept:
+            out += 1.0 / self.weight_sum
+        return out
 
     def _inverse_factor(self):
         """``L^-1``, computed once (p^3 / 3 flops) and kept."""
         if getattr(self, "_inverse_factor_cache", None) is None:
-            self._inverse_factor_cache = linalg.solve_triangular(
+            # Column-major, as BLAS's triangular product takes it.
+            self._inverse_factor_cache = np.asfortranarray(linalg.solve_triangular(
                 self.cholesky, np.eye(len(self.cholesky)), lower=True, check_finite=False
-            )
+            ))
         return self._inverse_factor_cache
+
+    def _float32_factors(self):
+        """``L^-1`` and ``X_offset`` rounded to float32, and the residue, kept.
+
+        The residue ``L^-1 (X_offset32 - X_offset)`` is what centering on the
+        rounded mean leaves out. It is within the rounding of the product
+        (``u |L^-1| |X_offset|`` against ``u |L^-1| |x - X_offset|``) unless
+        some feature's mean exceeds its spread (the weighted standard
+        deviation, from the diagonal of ``A``): None then, and a pass over
+        each block saved.
+        """
+        if getattr(self, "_float32_factors_cache", None) is None:
+            inverse = self._inverse_factor()
+            center32 = self.X_offset.astype(np.float32)
+            variance = np.einsum("ij,ij->i", self.cholesky, self.cholesky) / self.weight_sum
+            residue = None
+            if np.any(self.X_offset**2 > variance):
+                residue = inverse @ (center32.astype(np.float64) - self.X_offset)
+                residue = residue.astype(np.float32)
+            self._float32_factors_cache = (
+                inverse.astype(np.float32, order="F"), center32, residue
+            )
+        return self._float32_factors_cache
 
     def trace_inverse_centered(self):
         """``trace(A^-1)``, the squared norm of ``L^-1``."""
         return float(np.sum(self._inverse_factor() ** 2))
+
+
+def _lower_times_rows(lower, rows):
+    """``rows @ lower.T`` for a lower triangular ``lower``, in place on ``rows``.
+
+    ``rows`` is a C-contiguous (n, p) array, owned by the caller, whose
+    memory BLAS sees as the column-major (p, n) ``rows.T``: ``trmm``
+    overwrites it with ``lower @ rows.T``.
+    """
+    trmm = linalg.blas.strmm if rows.dtype == np.float32 else linalg.blas.dtrmm
+    product = trmm(1.0, lower, rows.T, lower=1, overwrite_b=1)
+    return product.T
+
+
+def _squared_row_norms(rows):
+    """``sum_j rows[i, j]**2`` for each row, float64."""
+    return np.einsum("ij,ij->i", rows, rows).astype(np.float64, copy=False)
 
 
 class _CenteredDesign:

@@ -10,7 +10,7 @@ def test_bench_floor_prints_every_section(capsys):
     for title in ["Ratios to the floor", "n_jobs scaling", "working_memory sweep", "Block sweep"]:
         assert title in out
     ratio_lines = [line for line in out.splitlines() if line.strip().startswith("3000")]
-    # Two dtypes; four calls for a network, six for the linear model (its
-    # std and scikit-learn's Ridge.predict besides).
-    assert len(ratio_lines) == 2 * (6 + 4)
+    # Two dtypes; four calls for a network, seven for the linear model (its
+    # std, its epistemic scores and scikit-learn's Ridge.predict besides).
+    assert len(ratio_lines) == 2 * (7 + 4)
     assert all(float(line.split()[-1]) > 0 for line in ratio_lines)

@@ -105,6 +105,91 @@ def test_linear_float32_scores_agree_to_1e5_relative_on_real_data():
         assert np.quantile(relative, 0.99) <= 1e-5
 
 
+def _centered_hessian(X, reg):
+    """The dense ``A = Xc^T Xc + alpha I`` (unit weights) and the centering row ``c``."""
+    center = X.mean(axis=0)
+    centered = X - center
+    return centered.T @ centered + reg.alpha * np.eye(X.shape[1]), center
+
+
+@pytest.mark.parametrize("dataset", ["diabetes", "breast_cancer"])
+def test_linear_float32_std_is_within_its_bound(dataset):
+    # The predictive variance's v(x) = (x - c)^T A^-1 (x - c) + 1 / n against
+    # a dense float64 solve, within the bound of a float32 triangular product
+    # with the inverse Cholesky factor: (p + 3) u (2 ||z|| || |L^-1| t || +
+    # ||z||^2), z = L^-1 (x - c), t = |x - c| + u |c| (c rounded to float32).
+    X, y = _real_data(dataset)
+    reg = _fit("linear", X, y)
+    pool32, pool64 = _pools(X)
+    A, center = _centered_hessian(X, reg)
+    d = pool64 - center
+    exact_v = np.einsum("ij,ij->i", d, np.linalg.solve(A, d.T).T) + 1.0 / len(X)
+    inverse_factor = np.linalg.inv(np.linalg.cholesky(A))
+    z_norm = np.linalg.norm(d @ inverse_factor.T, axis=1)
+    terms = np.abs(d) + UNIT_ROUNDOFF * np.abs(center)
+    spread = np.linalg.norm(terms @ np.abs(inverse_factor).T, axis=1)
+    bound = (X.shape[1] + 3) * UNIT_ROUNDOFF * (2 * z_norm * spread + z_norm**2)
+    _, std32 = reg.predict(pool32, return_std=True)
+    v32 = std32**2 / reg.noise_variance_ - 1.0
+    # 1e-12: the float64 solve's own error, and the std's square and root.
+    assert np.all(np.abs(v32 - exact_v) <= bound + 1e-12 * (1 + exact_v))
+    _, std64 = reg.predict(pool64, return_std=True)
+    np.testing.assert_allclose(std32, std64, rtol=1e-6)
+    assert np.any(std32 != std64)  # it really was computed in float32
+
+
+def test_linear_float32_std_of_features_far_from_zero():
+    # Means 1e4 to 1e5 times the spread: the float32 centering on the rounded
+    # mean leaves L^-1 (mean32 - mean) out, which is put back (without it, v
+    # was off by 3e-3 relative here).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 10)) * 0.01 + np.linspace(100, 1000, 10)
+    y = (X - X.mean(axis=0)).sum(axis=1) * 100 + rng.normal(size=200)
+    reg = CuriousRegressor(alpha=1e-4).fit(X, y)
+    pool32, pool64 = _pools(X)
+    A, center = _centered_hessian(X, reg)
+    d = pool64 - center
+    exact_v = np.einsum("ij,ij->i", d, np.linalg.solve(A, d.T).T) + 1.0 / len(X)
+    _, std32 = reg.predict(pool32, return_std=True)
+    np.testing.assert_allclose(std32**2 / reg.noise_variance_ - 1.0, exact_v, rtol=1e-5)
+
+
+def test_linear_float32_uncertainty_scores_with_several_regularities_and_sparse_pools():
+    from scipy import sparse
+
+    from sklearn_curiosity.regularizers import QuadraticPenalties
+
+    X, y = _real_data("diabetes")
+    X = StandardScaler().fit_transform(X)
+    groups = np.arange(X.shape[1]) >= 5  # two groups of features
+    reg = CuriousRegressor(
+        alpha=[1.0, 3.0], regularizer=QuadraticPenalties.feature_groups(groups)
+    ).fit(X, y)
+    pool32, pool64 = _pools(X)
+    noise32, noise64 = (reg.influence_score(P, per_regularity=True) for P in (pool32, pool64))
+    for uncertainty in ["epistemic", "total"]:
+        got, exact = (
+            reg.influence_score(P, uncertainty=uncertainty, per_regularity=True)
+            for P in (pool32, pool64)
+        )
+        assert got.shape == (len(X), 2)
+        # The factor v (or 1 + v) of each column is float32-accurate; g's own
+        # rounding is the noise scores' (tests above).
+        factor32, factor64 = got / noise32, exact / noise64
+        np.testing.assert_allclose(factor32, factor64, rtol=1e-6)
+        # v itself was computed in float32 (more than a division's rounding).
+        assert np.max(np.abs(factor32 / factor64 - 1)) > 1e-12
+        # A sparse float32 pool is computed in float64 (a sparse product
+        # sums in another order: not bit for bit).
+        np.testing.assert_allclose(
+            reg.influence_score(sparse.csr_matrix(pool32), uncertainty=uncertainty,
+                                per_regularity=True),
+            exact, rtol=1e-10, atol=1e-12 * np.abs(exact).max(),
+        )
+    _, std32 = reg.predict(pool32, return_std=True)
+    np.testing.assert_allclose(std32, reg.predict(pool64, return_std=True)[1], rtol=1e-6)
+
+
 @pytest.mark.parametrize("hidden", [(16,), (8, 8)])
 @pytest.mark.parametrize("dataset", ["diabetes", "breast_cancer"])
 def test_network_float32_scores_agree_with_float64(dataset, hidden):
