@@ -623,10 +623,16 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
 
         def on_block(X_block, *blocks):
             if sparse.issparse(X_block):
-                return func(X_block.astype(dtype, copy=False), *blocks)
-            # Rows contiguous (a DataFrame's values are column-major), so that a
-            # row's products do not depend on the rows around it in its block.
-            return func(np.ascontiguousarray(X_block, dtype=dtype), *blocks)
+                X_block = X_block.astype(dtype, copy=False)
+            else:
+                # Rows contiguous (a DataFrame's values are column-major), so that a
+                # row's products do not depend on the rows around it in its block.
+                X_block = np.ascontiguousarray(X_block, dtype=dtype)
+            # An overflow is named by rows afterwards (_by_row_chunks); numpy's
+            # warnings would only say "overflow". Set here: n_jobs threads do not
+            # inherit the caller's error state.
+            with np.errstate(over="ignore", invalid="ignore"):
+                return func(X_block, *blocks)
 
         n_features = X.shape[1]
         n_directions = 1 + self._n_regularities()  # the prediction and each tangent
