@@ -150,7 +150,8 @@ class NetworkPoolEvaluator:
             product = safe_sparse_dot
         else:
             dtype = np.float32 if X.dtype == np.float32 else np.float64
-            X = np.asarray(X, dtype=dtype)
+            if X.dtype != dtype:
+                X = X.astype(dtype)
             if dtype == np.float32 and self.center32 is not None:
                 X = np.subtract(X, self.center32)
             product = np.matmul
@@ -186,16 +187,21 @@ class NetworkPoolEvaluator:
         if columns is None:
             return None, None
         bias, dbias = self.output_biases[dtype]
-        out = np.asarray(product(a, columns), dtype=np.float64)
-        value = None
-        if self.prediction:
-            value = out[:, 0] + bias
-            out = out[:, 1:]
-        if not self.n_directions:
-            return value, None
+        out = product(a, columns)
+        first = int(self.prediction)
         if tangents is not None:
             w = self.layers[dtype][-1].W[:, 0]
             for j, da in enumerate(tangents):
-                out[:, j] += da @ w
-        out += dbias
-        return value, out if self.several else out[:, 0]
+                out[:, first + j] += da @ w
+        # One column at a time: a broadcast over rows of one or two entries
+        # would run numpy's inner loop once per row.
+        out = out.astype(np.float64)
+        value = None
+        if self.prediction:
+            value = out[:, 0]
+            value += bias
+        for j in range(self.n_directions):
+            out[:, first + j] += dbias[j]
+        if not self.n_directions:
+            return value, None
+        return value, out[:, first:] if self.several else out[:, first]
