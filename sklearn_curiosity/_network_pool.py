@@ -145,6 +145,12 @@ class NetworkPoolEvaluator:
             self.output_columns[dtype] = np.hstack(columns) if columns else None
 
     def __call__(self, X):
+        # A NaN or infinite pool entry makes its row's results NaN (``0 *
+        # inf``), which the caller's check of the results reports by name.
+        with np.errstate(invalid="ignore"):
+            return self._evaluate(X)
+
+    def _evaluate(self, X):
         if hasattr(X, "toarray"):
             X, dtype = X.astype(np.float64, copy=False), np.float64
             product = safe_sparse_dot
