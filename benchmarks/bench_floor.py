@@ -171,8 +171,8 @@ def print_bounds(fitted):
         if reg.model == "linear":
             continue
         floor, f, forward = multiply_adds(reg)
-        print(f"{name:>13} {floor:>7} {f:>7} ({f / floor:.2f}) {forward:>7} ({forward / floor:.2f}) "
-              f"{2 * f:>7} ({2 * f / floor:.2f}) {forward / f:>14.2f}")
+        print(f"{name:>13} {floor:>7} {f:>7} ({f / floor:.2f}) {forward:>7} "
+              f"({forward / floor:.2f}) {2 * f:>7} ({2 * f / floor:.2f}) {forward / f:>14.2f}")
 
 
 def section_ratios(fitted, rows_list, repeat):

@@ -67,7 +67,7 @@ class _TiledRow:
         if tile.shape[0] < n_rows:
             # Threads may race to grow it: both results are the same rows.
             tile = self.tile = np.tile(self.row, (n_rows, 1))
-        block += tile[:n_rows]
+        block += tile if tile.shape[0] == n_rows else tile[:n_rows]
         return block
 
 
@@ -139,10 +139,11 @@ class NetworkPoolEvaluator:
             self.output_biases[dtype] = (
                 float(output_shifts[0][0]), np.array([shift[0] for shift in output_shifts[1:]]))
         # The output layer's [w, dw_1, ..., dw_k]: the columns of one product.
-        self.output_columns = {}
+        self.output_columns, self.output_weights = {}, {}
         for dtype, prepared in self.layers.items():
             columns = ([prepared[-1].W] if prediction else []) + prepared[-1].dWs
             self.output_columns[dtype] = np.hstack(columns) if columns else None
+            self.output_weights[dtype] = prepared[-1].W[:, 0]
 
     def __call__(self, X):
         # A NaN or infinite pool entry makes its row's results NaN (``0 *
@@ -196,7 +197,7 @@ class NetworkPoolEvaluator:
         out = product(a, columns)
         first = int(self.prediction)
         if tangents is not None:
-            w = self.layers[dtype][-1].W[:, 0]
+            w = self.output_weights[dtype]
             for j, da in enumerate(tangents):
                 out[:, first + j] += da @ w
         # One column at a time: a broadcast over rows of one or two entries
