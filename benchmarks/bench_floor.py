@@ -11,6 +11,9 @@ W1``, the first layer's product. Both are taken in the pool's own dtype
    ``influence_score(uncertainty="epistemic")`` and scikit-learn's
    ``Ridge.predict``, for float32 and float64 pools, the
    linear model and networks (32,) and (64, 64), at each ``--rows``;
+   for the networks, first the arithmetic: the multiply-adds per row of
+   ``f`` and of ``f`` with ``g`` (forward mode), against the floor's, and the
+   lower bound ``2 f`` of any exact method for both;
 2. ``n_jobs`` scaling: ``influence_score`` with ``n_jobs=k`` against
    ``n_jobs=1`` on a float32 pool, for k up to the core count;
 3. the chunk-size sweep: ``influence_score`` under ``working_memory`` from
@@ -149,7 +152,37 @@ def ratio_rows(reg, ridge, pool, y_pool, repeat):
     return rows
 
 
+def multiply_adds(reg):
+    """Per-row multiply-adds of a network's exact f, and of f with g, and the floor's.
+
+    The floor multiplies a row by ``W1``. ``f`` multiplies each layer's
+    input by its weights. Forward mode adds, for ``g = grad f . tau``, the
+    row times ``tau``'s ``dW1`` and, at each later layer, the activations'
+    tangents times ``W`` and the activations times ``dW``; no exact method
+    needs fewer than ``f``'s count again for ``g`` (it is a product through
+    every layer), the bound the issue states.
+    """
+    shapes = reg._model.shapes
+    floor = shapes[0][0] * shapes[0][1]
+    f = sum(fan_in * fan_out for fan_in, fan_out in shapes)
+    forward = f + floor + 2 * sum(fan_in * fan_out for fan_in, fan_out in shapes[1:])
+    return floor, f, forward
+
+
+def print_bounds(fitted):
+    print("\n## Arithmetic of the networks' calls, in multiply-adds per row (ratio to the floor's)")
+    print(f"{'model':>13} {'floor':>7} {'f':>13} {'f and g':>14} {'bound f and g':>14} "
+          f"{'(f and g) / f':>14}")
+    for name, (reg, _) in fitted.items():
+        if reg.model == "linear":
+            continue
+        floor, f, forward = multiply_adds(reg)
+        print(f"{name:>13} {floor:>7} {f:>7} ({f / floor:.2f}) {forward:>7} "
+              f"({forward / floor:.2f}) {2 * f:>7} ({2 * f / floor:.2f}) {forward / f:>14.2f}")
+
+
 def section_ratios(fitted, rows_list, repeat):
+    print_bounds(fitted)
     print("\n## Ratios to the floor (one thread; floor = pool @ w, or pool @ W1 for a network)")
     print(f"{'rows':>10} {'model':>13} {'dtype':>8} {'call':>24} {'ms':>9} "
           f"{'floor ms':>9} {'ratio':>6}")

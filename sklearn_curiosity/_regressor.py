@@ -27,7 +27,7 @@ from ._from_estimator import convert
 from ._pickle_version import VersionedPickleMixin
 from ._ridge import RidgeHessian
 from ._utils import check_sample_weight, fitted_state_restored_on_failure
-from .models import LinearModel, Model
+from .models import MLP, LinearModel, Model
 from .scores import (
     check_finite_scores,
     check_uncertainty,
@@ -564,7 +564,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         self.effective_dof_ = float(dof)
         self.noise_variance_ = float(noise_variance)
 
-    def _validate_X(self, X, *, scoring=False):
+    def _validate_X(self, X, *, scoring=False, sensitivity=False):
         check_is_fitted(self)
         # float32 is kept as it is (no whole-pool copy): blocks are computed
         # in float32 or cast to float64 one at a time in _by_row_chunks.
@@ -575,7 +575,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=(np.float64, np.float32),
             reset=False,
-            ensure_all_finite=not (scoring and self._finite_from_results()),
+            ensure_all_finite=not (scoring and self._finite_from_results(sensitivity)),
         )
         if hasattr(X, "toarray") and self.model not in ("linear", "mlp"):
             # As at fit time: a user Model is written for dense arrays, and on
@@ -583,17 +583,23 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             X = X.toarray()
         return X
 
-    def _finite_from_results(self):
+    def _finite_from_results(self, sensitivity=False):
         """Whether a non-finite pool entry always shows in the scoring results.
 
         A NaN or infinite entry of a row makes the linear model's products
         with that row NaN or infinite (IEEE arithmetic: ``0 * inf`` is NaN), so
         one O(n) look at the results replaces the O(n p) pass over the pool
         that scikit-learn's check costs (as much as the product itself). A
-        network's activations map infinity to finite values: its pool is
-        checked in full.
+        network's activations map infinity to finite values, so its
+        predictions need the pool checked in full; its sensitivities
+        (``sensitivity=True``) do not: the first layer's tangent is then
+        infinite or NaN too, and the slope of a saturated activation is 0
+        (``0 * inf`` is NaN) or, for relu and identity, passes it on.
         """
-        return isinstance(self._model, LinearModel)
+        if isinstance(self._model, LinearModel):
+            return True
+        return sensitivity and isinstance(self._model, MLP) and (
+            self._model.differentiation == "analytic")
 
     def _scoring_dtype(self, X):
         """float32 for a dense float32 pool with ``precision="auto"``, else float64."""
@@ -611,9 +617,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         """
         result = self._by_row_blocks(func, X, *row_arrays, extra_width=extra_width)
         if not np.all(np.isfinite(result)):
-            if self._finite_from_results():
-                # scikit-learn's own error if the pool holds NaN or infinity.
-                check_array(X, accept_sparse="csr", dtype=None, input_name="X")
+            # scikit-learn's own error if the pool holds NaN or infinity.
+            check_array(X, accept_sparse="csr", dtype=None, input_name="X")
             # A finite pool whose results overflow: the rows are named.
             check_finite_scores(result)
         return result
@@ -779,7 +784,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         sensitivity : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             ``g(x)`` for each sample (and regularity).
         """
-        X = self._validate_X(X, scoring=True)
+        X = self._validate_X(X, scoring=True, sensitivity=True)
         evaluate = self._evaluator(prediction=False)
         return self._by_row_chunks(lambda X_block: evaluate(X_block)[1], X)
 
@@ -913,7 +918,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         """
         check_uncertainty(uncertainty, y)
         if y is None:
-            X = self._validate_X(X, scoring=True)
+            # The other uncertainties' solves are not meant for non-finite rows.
+            X = self._validate_X(X, scoring=True, sensitivity=uncertainty == "noise")
             scores = self._by_row_chunks(
                 self._expected_squared_influence(per_regularity, uncertainty), X
             )
@@ -928,7 +934,7 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             y_numeric=True,
             reset=False,
-            ensure_all_finite=not self._finite_from_results(),  # y is always checked
+            ensure_all_finite=not self._finite_from_results(sensitivity=True),  # y is checked
         )
         y = as_numeric_target(y)
         return self._by_row_chunks(self._signed_influence(per_regularity), X, y)

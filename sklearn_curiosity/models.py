@@ -551,74 +551,33 @@ class MLP(Model):
     def pool_evaluator(self, params, direction=None, *, center=None, prediction=True):
         """``X -> (f(X), grad_theta f(X) . direction)`` in one forward pass.
 
-        The first layer's weights and their directional derivatives are the
-        columns of one matrix, so each block of the pool is multiplied once
-        (see :class:`_FirstLayer`: a dense float32 block is computed in
-        float32, centered on ``center``). Each later layer multiplies the
-        activations and their tangents, stacked, by its weights in one
-        product, and the activations by the weights' directional derivatives
-        in another. The output layer's biases are added in float64. See
+        Each block of the pool is multiplied by the first layer's weights and
+        by each direction's first-layer derivative, and every later layer's
+        activations and their tangents by its weights, in contiguous arrays
+        (see :mod:`sklearn_curiosity._network_pool`). A dense float32 block is
+        computed in float32, centered on ``center``, and the output's biases
+        are added in float64 (:ref:`theory-precision`). See
         :meth:`Model.pool_evaluator`.
         """
         if self.differentiation == "autograd":
             return super().pool_evaluator(
                 params, direction, center=center, prediction=prediction
             )
-        phi, dphi = _ACTIVATIONS[self.activation][:2]
-        layers = self.unpack(params)
+        from ._network_pool import NetworkPoolEvaluator
+
         several = np.ndim(direction) == 2
-        k = 0 if direction is None else np.reshape(direction, (params.size, -1)).shape[1]
-        # Each layer's (dW, db) laid out (fan_in, k * fan_out), (k * fan_out,):
-        # direction j's block is columns j * fan_out to (j + 1) * fan_out.
-        dlayers = [(np.zeros((fan_in, 0)), np.zeros(0)) for fan_in, _ in self.shapes]
-        if k:
-            directions = np.asarray(direction, dtype=np.float64).reshape(params.size, k)
-            start = 0
-            for i, (fan_in, fan_out) in enumerate(self.shapes):
-                dW = directions[start : start + fan_in * fan_out].reshape(fan_in, fan_out, k)
-                start += fan_in * fan_out
-                db = directions[start : start + fan_out]
-                start += fan_out
-                dlayers[i] = (dW.transpose(0, 2, 1).reshape(fan_in, k * fan_out), db.T.ravel())
-        W, b = layers[0]
-        first = _FirstLayer(np.hstack([W, dlayers[0][0]]), np.concatenate([b, dlayers[0][1]]),
-                            center)
-        # The later layers' weights in both dtypes, prepared once.
-        later = {
-            dtype: [
-                tuple(w.astype(dtype) for w in (*layers[i], *dlayers[i]))
-                for i in range(1, len(layers))
-            ]
-            for dtype in (np.float32, np.float64)
-        }
-        n_layers = len(layers)
-
-        def evaluate(X):
-            z = first(X, keep_dtype=n_layers > 1)
-            n = z.shape[0]
-            z = z.reshape(n, 1 + k, -1)  # the activation and its k tangents
-            for i, (W, b, dW, db) in enumerate(later[z.dtype.type], start=1):
-                fan_in, fan_out = W.shape
-                a = phi(z[:, 0])
-                stacked = np.empty_like(z)
-                stacked[:, 0] = a
-                np.multiply(dphi(a)[:, None, :], z[:, 1:], out=stacked[:, 1:])
-                z = (stacked.reshape(n * (1 + k), fan_in) @ W).reshape(n, 1 + k, fan_out)
-                if k:
-                    z[:, 1:] += (a @ dW).reshape(n, k, fan_out)
-                if i == n_layers - 1:
-                    # The output's (possibly large) biases in float64.
-                    z = z.astype(np.float64)
-                    b, db = layers[i][1], dlayers[i][1]
-                z[:, 0] += b
-                if k:
-                    z[:, 1:] += db.reshape(k, fan_out)
-            value = z[:, 0, 0] if prediction else None
-            if not k:
-                return value, None
-            return value, z[:, 1:, 0] if several else z[:, 1, 0]
-
-        return evaluate
+        directions = (
+            np.zeros((params.size, 0)) if direction is None
+            else np.asarray(direction, dtype=np.float64).reshape(params.size, -1)
+        )
+        dlayers = [[] for _ in self.shapes]
+        for column in directions.T:
+            for i, pair in enumerate(self.unpack(column)):
+                dlayers[i].append(pair)
+        return NetworkPoolEvaluator(
+            self.unpack(params), dlayers, self.activation, _ACTIVATIONS[self.activation][1],
+            center=center, prediction=prediction, several=several,
+        )
 
     def _backward(self, acts, layers, delta):
         """Gradients ``[(dW, db)]`` and per-layer deltas from the output delta."""

@@ -220,3 +220,29 @@ def test_labelled_scores_take_numeric_strings(data):
     )
     with pytest.raises(ValueError, match="y must hold numbers"):
         reg.influence_score(X, np.full(len(y), "a"))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "logistic", "identity"])
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_network_scoring_refuses_non_finite_pools(data, activation, bad_value):
+    # A network's sensitivities skip the pool's O(n p) check and look at their
+    # results instead (an infinite input saturates tanh, so f alone can be
+    # finite): each call must still name the bad input, in every dtype.
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = CuriousRegressor(
+            "mlp", hidden_layer_sizes=(4, 3), activation=activation, max_iter=30, random_state=0
+        ).fit(X, y)
+    for dtype in [np.float64, np.float32]:
+        X_bad = X.astype(dtype)
+        X_bad[5, 2] = bad_value
+        for call in [
+            reg.predict,
+            reg.regularity_sensitivity,
+            reg.influence_score,
+            lambda P: reg.influence_score(P, y),
+            lambda P: reg.influence_score(P, uncertainty="total"),
+        ]:
+            with pytest.raises(ValueError, match="NaN|infinity"):
+                call(X_bad)

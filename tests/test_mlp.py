@@ -436,3 +436,43 @@ def test_sklearn_estimator_checks_nonlinear(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "relu", "identity"])
+@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)], ids=["0-layer", "1-layer", "2-layer"])
+def test_pool_evaluator_equals_autograd(activation, hidden):
+    # The fused forward pass that scores pools (contiguous blocks, biases
+    # from tiled rows, activations in place) against autograd's f and jvp.
+    from scipy import sparse
+
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(70, 3)) + [0.0, 5.0, 0.0]
+    analytic = MLP(hidden, activation, "analytic")
+    auto = MLP(hidden, activation, "autograd")
+    params = analytic.initialize(3, np.random.RandomState(4))
+    auto.initialize(3, np.random.RandomState(4))
+    V = rng.normal(size=(params.size, 2))
+    f, G = auto.predict(params, X), auto.jvp(params, X, V)
+    for direction, expected in [(None, None), (V[:, 0], G[:, 0]), (V, G)]:
+        for prediction in [True, False]:
+            evaluate = analytic.pool_evaluator(params, direction, prediction=prediction)
+            for pool in [X, sparse.csr_matrix(X)]:
+                value, jvp = evaluate(pool)
+                assert (value is None) == (not prediction)
+                assert (jvp is None) == (direction is None)
+                if prediction:
+                    np.testing.assert_allclose(value, f, rtol=1e-12, atol=1e-12)
+                if direction is not None:
+                    np.testing.assert_allclose(jvp, expected, rtol=1e-12, atol=1e-12)
+            # A float32 block, centered on the (far from zero) mean: float32-close.
+            value, jvp = analytic.pool_evaluator(
+                params, direction, center=X.mean(axis=0), prediction=prediction
+            )(X.astype(np.float32))
+            X32 = X.astype(np.float32).astype(np.float64)
+            f32, G32 = auto.predict(params, X32), auto.jvp(params, X32, V)
+            if prediction:
+                assert value.dtype == np.float64
+                np.testing.assert_allclose(value, f32, rtol=1e-5, atol=1e-5 * np.abs(f32).max())
+            if direction is not None:
+                wanted = G32 if np.ndim(direction) == 2 else G32[:, 0]
+                np.testing.assert_allclose(jvp, wanted, rtol=1e-4, atol=1e-5 * np.abs(wanted).max())

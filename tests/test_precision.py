@@ -199,10 +199,12 @@ def test_network_float32_scores_agree_with_float64(dataset, hidden):
     pool32, pool64 = _pools(X)
     for method, rtol in [
         ("predict", 1e-5),
-        # g's response to the first layer's float32 rounding is the network's
-        # own conditioning: measured at most 2e-4 of the rms on these sets.
-        ("regularity_sensitivity", 1e-3),
-        ("influence_score", 2e-3),
+        # g's response to float32 rounding (the first layer's sums, then the
+        # activations and slopes) is the network's own conditioning: measured
+        # at most 1.3e-5 of |g| + rms(g) on these sets over four fits each
+        # (1e-4 to 4e-4 relative at the 99th percentile, where g is small).
+        ("regularity_sensitivity", 1e-4),
+        ("influence_score", 1e-4),
     ]:
         got, exact = getattr(reg, method)(pool32), getattr(reg, method)(pool64)
         scale = np.sqrt(np.mean(exact**2))
@@ -211,7 +213,7 @@ def test_network_float32_scores_agree_with_float64(dataset, hidden):
         assert np.any(got != exact)
 
 
-@pytest.mark.parametrize("model", ["linear", (16,)])
+@pytest.mark.parametrize("model", ["linear", (16,), (8, 8)])
 def test_float64_precision_equals_float64_input_bit_for_bit(model):
     X, y = _real_data("diabetes")
     X = StandardScaler().fit_transform(X)
@@ -253,6 +255,28 @@ def test_float32_rankings_agree_with_float64_except_near_ties(dataset):
     assert _ranking_agrees(got, exact, tolerance)
     # The queries' top picks are the same points.
     for n in [1, 10, 50]:
+        picked32, _ = influence_sampling(reg, pool32, n)
+        picked64, _ = influence_sampling(reg, pool64, n)
+        np.testing.assert_array_equal(np.sort(picked32), np.sort(picked64))
+
+
+@pytest.mark.parametrize("hidden", [(16,), (8, 8)])
+@pytest.mark.parametrize("dataset", ["diabetes", "breast_cancer"])
+def test_network_float32_rankings_agree_with_float64_except_near_ties(dataset, hidden):
+    X, y = _real_data(dataset)
+    X = StandardScaler().fit_transform(X)
+    reg = _fit(hidden, X, (y - y.mean()) / y.std())
+    pool32, pool64 = _pools(X)
+    got, exact = reg.influence_score(pool32), reg.influence_score(pool64)
+    # The tolerance of test_network_float32_scores_agree_with_float64.
+    tolerance = 1e-4 * (exact + np.sqrt(np.mean(exact**2)))
+    assert _ranking_agrees(got, exact, tolerance)
+    # The queries' top picks are the same points, unless the n-th and the
+    # next score are within the tolerance of a tie.
+    descending = np.sort(exact)[::-1]
+    for n in [1, 10, 50]:
+        if descending[n - 1] - descending[n] <= 2 * tolerance.max():
+            continue
         picked32, _ = influence_sampling(reg, pool32, n)
         picked64, _ = influence_sampling(reg, pool64, n)
         np.testing.assert_array_equal(np.sort(picked32), np.sort(picked64))
