@@ -12,8 +12,8 @@ a default regularizer penalizes (``penalized``), and three evaluations:
   updates of a batch query), never for a whole pool;
 - ``pool_evaluator(theta, v, center=...)``: a function of a block of rows
   giving ``f(X)`` and ``grad f(X) . v`` together, what scoring a pool needs,
-  sharing the first layer's product with the pool and preparing the weights
-  once for every block (``predict_and_jvp`` calls it on one ``X``). A dense
+  in one pass over each block and with the weights prepared once for every
+  block (``predict_and_jvp`` calls it on one ``X``). A dense
   float32 block is computed in float32, centered on ``center`` first
   (:ref:`theory-precision`); everything else in float64.
 
