@@ -578,6 +578,34 @@ def goal_markdown(labels):
     return "\n".join(parts)
 
 
+def goal_rst(labels):
+    """:func:`goal_markdown`'s tables as reStructuredText, for the benchmarks pages."""
+    parts = []
+    for name, label in labels.items():
+        cfg = label["config"]
+        title = (f"{name}: batch {cfg['batch']}, alpha {cfg.get('alpha', 'fixed')}, "
+                 f"{cfg['rounds']} rounds, {cfg['seeds']} seeds (refitting peers on "
+                 f"{cfg['peer_seeds']}), labels {label['labels'][0]}..{label['labels'][-1]}")
+        parts.append(heading(title, "~"))
+        parts.append(list_table(
+            ["model", "strategy", "AUC / random", "wins vs random", "best peer (AUC / random)",
+             "ours / best peer", "behind the dataset's best peer by > 2 SE"],
+            [[r["model"], r["strategy"], f"{r['ratio_to_random']:.3f}",
+              f"{r['wins_vs_random']} of {r['cases']}",
+              f"{r['best_peer']} ({r['best_peer_ratio']:.3f})",
+              f"{r['ratio_to_best_peer']:.3f}", "; ".join(r["behind_by_2se"]) or "none"]
+             for r in goal_rows(label)]))
+        rows = uncertainty_rows(label)
+        if rows:
+            parts.append(list_table(
+                ["model", "strategy", "AUC / same strategy with noise - 1 (mean ± SE over "
+                 "dataset-seed pairs)", "datasets with a lower mean AUC than noise"],
+                [[r["model"], r["strategy"],
+                  f"{100 * r['mean_difference']:+.2f}% ± {100 * r['se']:.2f}% "
+                  f"({r['pairs']} pairs)", r["datasets_better"]] for r in rows]))
+    return "\n".join(parts)
+
+
 def report_command(config, only=None):
     """The ``make_report.py`` command of a configuration (and of one part)."""
     return ("python benchmarks/make_report.py" + ("" if config == "full" else f" --{config}")
@@ -650,10 +678,14 @@ def main(argv=None):
     parser.add_argument("--goal", type=Path, nargs="+",
                         help="only summarize these label-efficiency JSON files against "
                              "issue 19's goal (markdown on stdout); runs nothing")
+    parser.add_argument("--goal-format", choices=["markdown", "rst"], default="markdown",
+                        help="--goal's output: markdown, or reStructuredText tables for "
+                             "doc/benchmarks/uncertainty_tables.inc")
     parser.set_defaults(config="full")
     args = parser.parse_args(argv)
     if args.goal:
-        print(goal_markdown({path.stem: json.loads(path.read_text()) for path in args.goal}))
+        labels = {path.stem: json.loads(path.read_text()) for path in args.goal}
+        print(goal_rst(labels) if args.goal_format == "rst" else goal_markdown(labels))
         return
     require("matplotlib", extra="benchmarks").use("Agg")
     if args.render_only:

@@ -216,6 +216,13 @@ def test_goal_rows_compare_to_random_and_the_best_peer():
     (epistemic,) = make_report.uncertainty_rows(label)
     assert epistemic["mean_difference"] == pytest.approx(-0.1)
     assert epistemic["datasets_better"] == 2
+    # The page's tables carry the same figures as the markdown.
+    label["config"] = {"batch": 1, "rounds": 15, "seeds": 2, "peer_seeds": 2}
+    label["labels"] = [10, 25]
+    rst = make_report.goal_rst({"toy": label})
+    assert "toy: batch 1, alpha fixed, 15 rounds, 2 seeds" in rst
+    assert f"     - {(0.81 + 1.11) / 2:.3f}\n     - 1 of 2\n     - variance sampling (0.900)" in rst
+    assert "-10.00% ± 0.00% (4 pairs)" in rst
 
 
 def test_closed_form_variance_reduction_equals_refits():
