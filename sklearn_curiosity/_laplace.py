@@ -273,6 +273,8 @@ class GaussNewtonCovariance:
             G.flat[:: n_params + 1] += self.damping
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)
         self.cholesky = cholesky
+        # Kept until the tangent has its shifted preconditioner (shifted()).
+        self._unfactorized = G
         self.effective_dof = self._primal_effective_dof(penalty, X, sample_weight)
 
     def _primal_effective_dof(self, penalty, X, sample_weight):
@@ -303,9 +305,11 @@ class GaussNewtonCovariance:
     def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
         J = self.model.jacobian(self.params, X)
         J *= np.sqrt(sample_weight)[:, None]
-        self._dual = _DualFactor(
-            J, regularizer_diagonal + self.prior_precision, free=regularizer_diagonal <= 0
-        )
+        diagonal = regularizer_diagonal + self.prior_precision
+        free = regularizer_diagonal <= 0
+        self._dual = _DualFactor(J, diagonal, free)
+        # Kept until the tangent has its shifted preconditioner (shifted()).
+        self._unfactorized = (J, diagonal, free)
         self.effective_dof = self._dual.trace_hat()
 
     # -- "cg": products only -----------------------------------------------
@@ -427,6 +431,43 @@ class GaussNewtonCovariance:
         )
         return V
 
+    # -- the shifted factor that preconditions the exact tangent -------------
+    def shifted(self, shift):
+        """A solver of ``(G + shift I) v = r``, or None once released or on "cg".
+
+        The exact Hessian ``H`` differs from ``G`` by the residual-weighted
+        second derivatives, whose negative eigenvalues make ``H`` indefinite;
+        shifted by about their size, ``G`` preconditions the damped ``H``
+        (:class:`~sklearn_curiosity.tangent.NetworkHessian`). One new
+        factorization of what the fit formed: ``G`` itself on the "cholesky"
+        route, the weighted Jacobian on the "dual" route.
+
+        Parameters
+        ----------
+        shift : float
+            ``s > 0``.
+
+        Returns
+        -------
+        solver : object with ``solve(B)``, or None
+        """
+        unfactorized = getattr(self, "_unfactorized", None)
+        if unfactorized is None:
+            return None
+        if self.method == "cholesky":
+            G = unfactorized.copy()
+            G.flat[:: G.shape[0] + 1] += shift
+            with blas_threads_for(G.shape[0] ** 3 / 3):
+                return _ShiftedFactor(cholesky=linalg.cholesky(
+                    G, lower=True, overwrite_a=True, check_finite=False
+                ))
+        J, diagonal, free = unfactorized
+        return _ShiftedFactor(dual=_DualFactor(J, diagonal + shift, free))
+
+    def release_unfactorized(self):
+        """Drop what :meth:`shifted` needs (``G`` or the training Jacobian)."""
+        self._unfactorized = None
+
     # -- the public face -----------------------------------------------------
     def solve(self, B):
         """``G^-1 B`` for ``B`` of shape (n_params,) or (n_params, k).
@@ -478,6 +519,23 @@ class GaussNewtonCovariance:
         B = J.T
         return np.einsum("ij,ij->j", B, self._block_cg(B))
 
+
+
+class _ShiftedFactor:
+    """``(G + shift I)^-1``, a Cholesky factor or a :class:`_DualFactor`."""
+
+    def __init__(self, cholesky=None, dual=None):
+        self.cholesky = cholesky
+        self.dual = dual
+
+    def solve(self, B):
+        """``(G + shift I)^-1 B`` for ``B`` of shape (n_params,) or (n_params, k)."""
+        block = B[:, None] if B.ndim == 1 else B
+        if self.cholesky is not None:
+            solution = linalg.cho_solve((self.cholesky, True), block, check_finite=False)
+        else:
+            solution = self.dual.solve(block)
+        return solution[:, 0] if B.ndim == 1 else solution
 
 
 class _DualFactor:
