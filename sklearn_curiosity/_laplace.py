@@ -44,12 +44,12 @@ import warnings
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._chunking import apply_by_row_chunks
 from ._threads import blas_threads_for
-from ._utils import weighted_gram
 from .regularizers import hessian_product
 from .tangent import _DAMPING_FLOOR, well_conditioned_cholesky
 
@@ -257,13 +257,25 @@ class GaussNewtonCovariance:
     # -- "cholesky": G formed densely ---------------------------------------
     def _factorize_primal(self, regularizer, alpha, X, sample_weight):
         n_params = self.params.size
-        G = np.zeros((n_params, n_params))
+        # The lower triangle only, accumulated by BLAS syrk chunk by chunk in
+        # place (half the work of a general product, no (P, P) temporaries):
+        # the Cholesky factorizations read nothing else.
+        G = np.zeros((n_params, n_params), order="F")
         for rows in self._training_chunks(X, n_params):
-            G += weighted_gram(self.model.jacobian(self.params, X[rows]), sample_weight[rows])
-        penalty = hessian_product(regularizer, alpha, self.params, np.eye(n_params))
-        G += penalty
+            J = self.model.jacobian(self.params, X[rows])
+            J *= np.sqrt(sample_weight[rows])[:, None]
+            # J.T is Fortran-ordered: syrk reads it without a copy.
+            G = blas.dsyrk(1.0, J.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
+        if hasattr(regularizer, "hessian_diagonal"):
+            penalty = np.asarray(regularizer.hessian_diagonal(alpha), dtype=float) * np.ones(
+                n_params
+            )
+            G.flat[:: n_params + 1] += penalty
+        else:
+            penalty = hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+            penalty = 0.5 * (penalty + penalty.T)
+            G += np.tril(penalty)
         G.flat[:: n_params + 1] += self.prior_precision
-        G = 0.5 * (G + G.T)
         # A pivot far below the prior's precision: a direction neither the
         # data, the penalty nor the prior determines.
         cholesky = well_conditioned_cholesky(G, _STILL_SINGULAR)
@@ -295,10 +307,11 @@ class GaussNewtonCovariance:
                 dof += float(np.einsum("ij,ij->", Z, Z))
             return dof
         inverse, _ = linalg.lapack.dtrtri(self.cholesky, lower=1)
-        prior = penalty + np.diag(self.prior_precision + self.damping)
-        if np.count_nonzero(prior - np.diag(np.diag(prior))) == 0:
+        if penalty.ndim == 1:
             # diag(G^-1) = the column norms of L^-1 squared.
-            return float(n_params - np.diag(prior) @ np.einsum("ij,ij->j", inverse, inverse))
+            prior = penalty + self.prior_precision + self.damping
+            return float(n_params - prior @ np.einsum("ij,ij->j", inverse, inverse))
+        prior = penalty + np.diag(self.prior_precision + self.damping)
         return float(n_params - np.einsum("ij,ij->", inverse @ prior, inverse))
 
     # -- "dual": n x n systems -----------------------------------------------

@@ -254,7 +254,10 @@ class NetworkHessian:
         # A few LOBPCG steps tell the sign and size of lambda_min; when H is
         # indefinite the preconditioner is shifted by about -lambda_min, which
         # bounds the spectrum of the preconditioned damped Hessian.
-        rough, vector = self._smallest_eigenpair(precondition, None, _ROUGH_LOBPCG_ITERATIONS)
+        rough, vector = (
+            self._smallest_eigenpair(precondition, None, _ROUGH_LOBPCG_ITERATIONS)
+            if _ROUGH_LOBPCG_ITERATIONS else (0.0, None)
+        )
         if -rough > _RESHIFT_RATIO * shift:
             shift = -rough + _DAMPING_FLOOR * highest
             precondition = self._preconditioner_for(shift)
