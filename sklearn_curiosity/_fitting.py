@@ -215,7 +215,8 @@ def _train_and_solve(
             rhs = regularizer.alpha_gradient(params, alpha=alpha)
             tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
         if tangent is None:
-            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+            with hvp.forward_kept():
+                tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
         # G (or the training Jacobian) was kept for the tangent's shifted
         # preconditioner only; later solves use the factor.
         laplace.release_unfactorized()
