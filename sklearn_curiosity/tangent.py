@@ -7,7 +7,8 @@ beyond what the Hessian object offers.
 - :func:`exact_tangent`: ``H`` is factorized (for the linear model the fit's
   own Cholesky factor; for a network :class:`NetworkHessian` with
   ``method="exact"``), one solve; with ``method="cg"`` the same call runs
-  Hessian-free conjugate gradients.
+  Hessian-free conjugate gradients, preconditioned by the shifted
+  Gauss-Newton factor, once eigenvalue estimates have decided the damping.
 - :func:`lissa_solve`: the stochastic Neumann series (LiSSA) on mini-batch
   Hessian-vector products, for very large ``n``.
 """
@@ -116,16 +117,24 @@ class NetworkHessian:
 
     "exact" takes the eigenvalues of the dense ``H`` (computed only if the
     Cholesky factorization fails or has a pivot squared below ``1e-10`` times
-    the largest diagonal entry). "cg" estimates them iteratively, so that the
-    damping, on which the tangent depends, is the exact method's and does not
-    depend on the path of the solver: ``lambda_max`` by Lanczos (ARPACK) and
+    the largest diagonal entry). "cg" (with more than 50 parameters; densely
+    below) estimates them iteratively, at the first solve, so that the
+    damping, on which the tangent depends, is the exact method's and not an
+    artefact of the solver's path: ``lambda_max`` by Lanczos (ARPACK) and
     ``lambda_min`` by LOBPCG preconditioned by the shifted Gauss-Newton
-    factor ``(G + s I)^-1``, with ``s`` first ``1e-6 * lambda_max`` and then
-    near ``-lambda_min`` once a rough estimate shows ``H`` indefinite (at most
-    one refactorization). ``H`` and ``G`` differ by the residual-weighted
-    second derivatives, whose size is that of ``lambda_min``: with the shift
-    the preconditioned spectrum stays within a few hundred, where the
-    unpreconditioned one spans ``lambda_max / (1e-6 lambda_max)``.
+    factor ``(G + s I)^-1``, both to a residual of ``1e-10 * lambda_max``
+    (a ConvergenceWarning says when LOBPCG ends above ``1e-6 * lambda_max``).
+    ``H`` and ``G`` differ by the residual-weighted second derivatives, whose
+    size is that of a negative ``lambda_min``; ``G`` alone is a poor
+    preconditioner for the damped ``H``, since its weak prior on the biases
+    (``eps``, far below the damping) makes its inverse huge along them. The
+    shift ``s`` starts at ``1e-6 * lambda_max``; when 15 LOBPCG iterations
+    already show ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the
+    conjugate gradients then use ``G + damping I`` (``G`` itself when no
+    damping is needed), refactorized only when the damping is more than 4
+    times away from the shift in use. Each new shift is one factorization of
+    what the fit formed (``G`` on the "cholesky" route, the weighted Jacobian
+    on the "dual" route): two or three in all.
 
     Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
     ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
