@@ -568,9 +568,10 @@ class _WoodburyFactor:
         self.scale = np.sqrt(diagonal[~self.free])
         self.A = weighted_jacobian[:, ~self.free] / self.scale
         self.B = weighted_jacobian[:, self.free]
-        gram = self.A @ self.A.T
-        gram.flat[:: gram.shape[0] + 1] += 1.0
-        self.cholesky = linalg.cholesky(gram, lower=True, check_finite=False)
+        self.gram = self.A @ self.A.T
+        shifted_gram = self.gram.copy()
+        shifted_gram.flat[:: shifted_gram.shape[0] + 1] += 1.0
+        self.cholesky = linalg.cholesky(shifted_gram, lower=True, check_finite=False)
         schur = np.diag(diagonal[self.free]) + self.B.T @ self._inverse(self.B)
         self.schur_cholesky = linalg.cholesky(
             0.5 * (schur + schur.T), lower=True, check_finite=False
@@ -582,14 +583,18 @@ class _WoodburyFactor:
     def solve(self, rhs):
         """``G^-1 rhs`` for a (P, k) block."""
         rho = rhs[~self.free] / self.scale[:, None]
+        A_rho = self.A @ rho
         x_free = linalg.cho_solve(
             (self.schur_cholesky, True),
-            rhs[self.free] - self.B.T @ self._inverse(self.A @ rho),
+            rhs[self.free] - self.B.T @ self._inverse(A_rho),
             check_finite=False,
         )
-        v = rho - self.A.T @ (self.B @ x_free)
+        # u = rho - A^T (B x_free + N A (rho - A^T B x_free)), with
+        # A A^T = gram: two passes over A in all, not four.
+        B_x = self.B @ x_free
+        u = rho - self.A.T @ (B_x + self._inverse(A_rho - self.gram @ B_x))
         x = np.empty_like(rhs)
-        x[~self.free] = (v - self.A.T @ self._inverse(self.A @ v)) / self.scale[:, None]
+        x[~self.free] = u / self.scale[:, None]
         x[self.free] = x_free
         return x
 
