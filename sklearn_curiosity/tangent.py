@@ -136,15 +136,15 @@ class NetworkHessian:
     within that residual).
     ``H`` and ``G`` differ by the residual-weighted second derivatives, whose
     size is that of a negative ``lambda_min``; ``G`` alone is a poor
-    preconditioner for the damped ``H``, since its weak prior on the biases
-    (``eps``, far below the damping) makes its inverse huge along them. The
-    shift ``s`` starts at ``1e-6 * lambda_max``; when 15 LOBPCG iterations
-    already show ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the
-    conjugate gradients then use ``G + damping I`` (``G`` itself when no
-    damping is needed), refactorized only when the damping is more than 4
-    times away from the shift in use. Each new shift is one factorization of
-    what the fit formed (``G`` on the "cholesky" route, the weighted Jacobian
-    on the "dual" route): two or three in all.
+    preconditioner for ``H``, since its weak prior on the biases (``eps``)
+    makes its inverse huge along them. The shift ``s`` starts at
+    ``1e-5 * lambda_max``; when 15 LOBPCG iterations already show
+    ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the conjugate
+    gradients keep it, unless the damping is more than 4 times away from it,
+    which refactorizes with ``s = damping``. Each new shift is one
+    factorization of what the fit formed (``G`` on the "cholesky" route; on
+    the "dual" route the (n, n) matrix ``I + A A^T`` of the Woodbury
+    identity): one to three in all.
 
     Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
     ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
@@ -293,7 +293,8 @@ class NetworkHessian:
                 precondition, vector, _LOBPCG_ROUND
             )
             n_iterations += _LOBPCG_ROUND
-        if residual > _EIGENVALUE_TOL * highest and lowest - residual <= _CLEARLY_DEFINITE * highest:
+        converged = residual <= _EIGENVALUE_TOL * highest
+        if not converged and lowest - residual <= _CLEARLY_DEFINITE * highest:
             # The estimate is within the residual of an eigenvalue, not
             # necessarily of lambda_min (a cluster of eigenvalues near it);
             # the tangent moves by up to residual / damping relative.
