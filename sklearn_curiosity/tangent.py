@@ -38,6 +38,10 @@ _DENSE_EIGENVALUES_MAX = 50
 # damping floor on which the tangent's sensitivity to them depends.
 _EIGENVALUE_TOL = 1e-10
 _LANCZOS_MAXITER = 50
+# Lanczos vectors per ARPACK restart: the largest eigenvalue, well separated
+# after training, converges in 9 to 13 products with 8, where ARPACK's
+# default (20) spends 21 before its first convergence test.
+_LANCZOS_VECTORS = 8
 # LOBPCG iterations for the rough lambda_min that decides the shift, then at most.
 _ROUGH_LOBPCG_ITERATIONS = 15
 _LOBPCG_ROUND = 30
@@ -323,7 +327,7 @@ class NetworkHessian:
         try:
             value = eigsh(
                 self._operator(self.matvec), k=1, which="LA", tol=_EIGENVALUE_TOL, v0=start,
-                maxiter=_LANCZOS_MAXITER, return_eigenvectors=False,
+                ncv=_LANCZOS_VECTORS, maxiter=_LANCZOS_MAXITER, return_eigenvectors=False,
             )[0]
         except ArpackNoConvergence as exc:
             value = exc.eigenvalues[0] if len(exc.eigenvalues) else np.abs(self.matvec(start)).max()
