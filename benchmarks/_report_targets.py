@@ -190,7 +190,7 @@ def target_rows(targets):
                     jobs_target(row)[1]))
     for row in targets["big_networks"]["rows"]:
         out.append(("network fits", f"{tuple(row['network'])}, n={row['n_samples']}",
-                    row["ratio"] <= NETWORK_FIT_OVER_MLP))
+                    network_fit_target(row)[1]))
     for row in targets["threads"]["rows"]:
         out.append(("BLAS threads", f"{row['what']} ({row['condition']})",
                     thread_target(row)[1]))
@@ -341,6 +341,16 @@ def floor_section(targets):
     return "\n".join(parts)
 
 
+def network_fit_target(row):
+    """Issue 17's target for a network fit: at most 3x MLPRegressor with the same threads.
+
+    Both thread settings count: with default threads MLPRegressor's own thread
+    overhead can flatter the ratio, so the one-thread ratio must meet it too.
+    """
+    worst = max(row["ratio"], row.get("ratio_one_thread", row["ratio"]))
+    return _at_most(worst, NETWORK_FIT_OVER_MLP)
+
+
 def big_networks_section(targets):
     big = targets["big_networks"]
     cfg = big["config"]
@@ -351,14 +361,15 @@ def big_networks_section(targets):
         "``MLPRegressor.fit`` with the same architecture (tanh), L-BFGS and "
         f"{cfg['max_iter']} iterations (``tol=0``: no early stop), alpha={cfg['alpha']:g}, "
         "on 3 features. The ratio and its target "
-        f"(at most {NETWORK_FIT_OVER_MLP:g}×) are to ``MLPRegressor.fit`` with its default "
-        "BLAS threads; the ratio to it on one BLAS thread is shown beside. Ours is broken "
-        "down into training, the Gauss-Newton factorization (its route) and the tangent's "
-        "conjugate gradients (Hessian-vector products). "
+        f"(at most {NETWORK_FIT_OVER_MLP:g}×) hold at the same BLAS threads: both on their "
+        "default threads (wall time), and both on one thread (CPU time); the target is met "
+        "when both ratios meet it. Ours is broken down, on one thread, into training, the "
+        "Gauss-Newton factorization (its route) and the tangent (its damping's eigenvalue "
+        "estimates and preconditioned conjugate gradients, in Hessian-vector products). "
         f"Command: {_command(targets, 'big_networks')}.\n")
     rows = []
     for row in big["rows"]:
-        target, met = _at_most(row["ratio"], NETWORK_FIT_OVER_MLP)
+        target, met = network_fit_target(row)
         b = row["breakdown"]
         rows.append([str(tuple(row["network"])), f"{row['n_samples']:,}",
                      f"{row['n_params']:,}", seconds(row["peer_seconds"]),

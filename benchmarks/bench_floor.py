@@ -78,6 +78,9 @@ class _NoLaplace:
         # The identity: an unpreconditioned "cg" tangent.
         return rhs
 
+    def release_unfactorized(self):
+        pass
+
 
 def fit_models(n_features, models=MODELS):
     """The linear model on 2,000 rows; the networks on 300, cheaply (see below)."""

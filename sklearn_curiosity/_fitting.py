@@ -215,7 +215,11 @@ def _train_and_solve(
             rhs = regularizer.alpha_gradient(params, alpha=alpha)
             tangent = -lissa_solve(hvp, rhs, random_state=random_state, **options)
         if tangent is None:
-            tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+            with hvp.forward_kept():
+                tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
+        # G (or the training Jacobian) was kept for the tangent's shifted
+        # preconditioner only; later solves use the factor.
+        laplace.release_unfactorized()
         residuals = model.predict(params, X) - y
     weighted_rss = float(sample_weight @ residuals**2)
     return Fitted(

@@ -44,12 +44,12 @@ import warnings
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._chunking import apply_by_row_chunks
 from ._threads import blas_threads_for
-from ._utils import weighted_gram
 from .regularizers import hessian_product
 from .tangent import _DAMPING_FLOOR, well_conditioned_cholesky
 
@@ -257,13 +257,25 @@ class GaussNewtonCovariance:
     # -- "cholesky": G formed densely ---------------------------------------
     def _factorize_primal(self, regularizer, alpha, X, sample_weight):
         n_params = self.params.size
-        G = np.zeros((n_params, n_params))
+        # The lower triangle only, accumulated by BLAS syrk chunk by chunk in
+        # place (half the work of a general product, no (P, P) temporaries):
+        # the Cholesky factorizations read nothing else.
+        G = np.zeros((n_params, n_params), order="F")
         for rows in self._training_chunks(X, n_params):
-            G += weighted_gram(self.model.jacobian(self.params, X[rows]), sample_weight[rows])
-        penalty = hessian_product(regularizer, alpha, self.params, np.eye(n_params))
-        G += penalty
+            J = self.model.jacobian(self.params, X[rows])
+            J *= np.sqrt(sample_weight[rows])[:, None]
+            # J.T is Fortran-ordered: syrk reads it without a copy.
+            G = blas.dsyrk(1.0, J.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
+        if hasattr(regularizer, "hessian_diagonal"):
+            penalty = np.asarray(regularizer.hessian_diagonal(alpha), dtype=float) * np.ones(
+                n_params
+            )
+            G.flat[:: n_params + 1] += penalty
+        else:
+            penalty = hessian_product(regularizer, alpha, self.params, np.eye(n_params))
+            penalty = 0.5 * (penalty + penalty.T)
+            G += np.tril(penalty)
         G.flat[:: n_params + 1] += self.prior_precision
-        G = 0.5 * (G + G.T)
         # A pivot far below the prior's precision: a direction neither the
         # data, the penalty nor the prior determines.
         cholesky = well_conditioned_cholesky(G, _STILL_SINGULAR)
@@ -273,6 +285,8 @@ class GaussNewtonCovariance:
             G.flat[:: n_params + 1] += self.damping
             cholesky = linalg.cholesky(G, lower=True, check_finite=False)
         self.cholesky = cholesky
+        # Kept until the tangent has its shifted preconditioner (shifted()).
+        self._unfactorized = G
         self.effective_dof = self._primal_effective_dof(penalty, X, sample_weight)
 
     def _primal_effective_dof(self, penalty, X, sample_weight):
@@ -293,19 +307,22 @@ class GaussNewtonCovariance:
                 dof += float(np.einsum("ij,ij->", Z, Z))
             return dof
         inverse, _ = linalg.lapack.dtrtri(self.cholesky, lower=1)
-        prior = penalty + np.diag(self.prior_precision + self.damping)
-        if np.count_nonzero(prior - np.diag(np.diag(prior))) == 0:
+        if penalty.ndim == 1:
             # diag(G^-1) = the column norms of L^-1 squared.
-            return float(n_params - np.diag(prior) @ np.einsum("ij,ij->j", inverse, inverse))
+            prior = penalty + self.prior_precision + self.damping
+            return float(n_params - prior @ np.einsum("ij,ij->j", inverse, inverse))
+        prior = penalty + np.diag(self.prior_precision + self.damping)
         return float(n_params - np.einsum("ij,ij->", inverse @ prior, inverse))
 
     # -- "dual": n x n systems -----------------------------------------------
     def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
         J = self.model.jacobian(self.params, X)
         J *= np.sqrt(sample_weight)[:, None]
-        self._dual = _DualFactor(
-            J, regularizer_diagonal + self.prior_precision, free=regularizer_diagonal <= 0
-        )
+        diagonal = regularizer_diagonal + self.prior_precision
+        free = regularizer_diagonal <= 0
+        self._dual = _DualFactor(J, diagonal, free)
+        # Kept until the tangent has its shifted preconditioner (shifted()).
+        self._unfactorized = (J, diagonal, free)
         self.effective_dof = self._dual.trace_hat()
 
     # -- "cg": products only -----------------------------------------------
@@ -427,6 +444,43 @@ class GaussNewtonCovariance:
         )
         return V
 
+    # -- the shifted factor that preconditions the exact tangent -------------
+    def shifted(self, shift):
+        """A solver of ``(G + shift I) v = r``, or None once released or on "cg".
+
+        The exact Hessian ``H`` differs from ``G`` by the residual-weighted
+        second derivatives, whose negative eigenvalues make ``H`` indefinite;
+        shifted by about their size, ``G`` preconditions the damped ``H``
+        (:class:`~sklearn_curiosity.tangent.NetworkHessian`). One new
+        factorization of what the fit formed: ``G`` itself on the "cholesky"
+        route, the weighted Jacobian on the "dual" route.
+
+        Parameters
+        ----------
+        shift : float
+            ``s > 0``.
+
+        Returns
+        -------
+        solver : object with ``solve(B)``, or None
+        """
+        unfactorized = getattr(self, "_unfactorized", None)
+        if unfactorized is None:
+            return None
+        if self.method == "cholesky":
+            G = unfactorized.copy()
+            G.flat[:: G.shape[0] + 1] += shift
+            with blas_threads_for(G.shape[0] ** 3 / 3):
+                return _ShiftedFactor(cholesky=linalg.cholesky(
+                    G, lower=True, overwrite_a=True, check_finite=False
+                ))
+        J, diagonal, free = unfactorized
+        return _ShiftedFactor(dual=_WoodburyFactor(J, diagonal + shift, free))
+
+    def release_unfactorized(self):
+        """Drop what :meth:`shifted` needs (``G`` or the training Jacobian)."""
+        self._unfactorized = None
+
     # -- the public face -----------------------------------------------------
     def solve(self, B):
         """``G^-1 B`` for ``B`` of shape (n_params,) or (n_params, k).
@@ -478,6 +532,71 @@ class GaussNewtonCovariance:
         B = J.T
         return np.einsum("ij,ij->j", B, self._block_cg(B))
 
+
+
+class _ShiftedFactor:
+    """``(G + shift I)^-1``, a Cholesky factor or a :class:`_WoodburyFactor`."""
+
+    def __init__(self, cholesky=None, dual=None):
+        self.cholesky = cholesky
+        self.dual = dual
+
+    def solve(self, B):
+        """``(G + shift I)^-1 B`` for ``B`` of shape (n_params,) or (n_params, k)."""
+        block = B[:, None] if B.ndim == 1 else B
+        if self.cholesky is not None:
+            solution = linalg.cho_solve((self.cholesky, True), block, check_finite=False)
+        else:
+            solution = self.dual.solve(block)
+        return solution[:, 0] if B.ndim == 1 else solution
+
+
+class _WoodburyFactor:
+    """``G^-1 = (Jw^T Jw + diag(d))^-1`` by Woodbury, from a Cholesky factor of
+    ``I + A A^T`` (n x n): a preconditioner's factor.
+
+    The same blocks as :class:`_DualFactor` (``A = Jw_pen diag(d_pen)^-1/2``,
+    ``B = Jw_free``, ``N = (I + A A^T)^-1``): the free block solves with
+    ``S = diag(d_free) + B^T N B``, then ``u = (I - A^T N A)(rho - A^T B x_free)``.
+    Exact, but without the SVD that keeps the variance's small terms
+    accurate (``I + A A^T`` is well conditioned); its Gram matrix and Cholesky
+    factor cost a tenth of that SVD.
+    """
+
+    def __init__(self, weighted_jacobian, diagonal, free):
+        self.free = np.asarray(free, dtype=bool)
+        self.scale = np.sqrt(diagonal[~self.free])
+        self.A = weighted_jacobian[:, ~self.free] / self.scale
+        self.B = weighted_jacobian[:, self.free]
+        self.gram = self.A @ self.A.T
+        shifted_gram = self.gram.copy()
+        shifted_gram.flat[:: shifted_gram.shape[0] + 1] += 1.0
+        self.cholesky = linalg.cholesky(shifted_gram, lower=True, check_finite=False)
+        schur = np.diag(diagonal[self.free]) + self.B.T @ self._inverse(self.B)
+        self.schur_cholesky = linalg.cholesky(
+            0.5 * (schur + schur.T), lower=True, check_finite=False
+        )
+
+    def _inverse(self, Z):
+        return linalg.cho_solve((self.cholesky, True), Z, check_finite=False)
+
+    def solve(self, rhs):
+        """``G^-1 rhs`` for a (P, k) block."""
+        rho = rhs[~self.free] / self.scale[:, None]
+        A_rho = self.A @ rho
+        x_free = linalg.cho_solve(
+            (self.schur_cholesky, True),
+            rhs[self.free] - self.B.T @ self._inverse(A_rho),
+            check_finite=False,
+        )
+        # u = rho - A^T (B x_free + N A (rho - A^T B x_free)), with
+        # A A^T = gram: two passes over A in all, not four.
+        B_x = self.B @ x_free
+        u = rho - self.A.T @ (B_x + self._inverse(A_rho - self.gram @ B_x))
+        x = np.empty_like(rhs)
+        x[~self.free] = u / self.scale[:, None]
+        x[self.free] = x_free
+        return x
 
 
 class _DualFactor:

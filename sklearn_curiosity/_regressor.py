@@ -122,8 +122,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         "exact": the dense Hessian (in closed form for a one-hidden-layer
         MLP, otherwise as a block of ``n_params`` Hessian-vector products),
         Cholesky. "cg": conjugate gradients on Hessian-vector products,
-        preconditioned by the Gauss-Newton factorization while they meet no
-        negative curvature.
+        preconditioned by the Gauss-Newton factorization shifted by the
+        damping, which the "exact" rule decides first from Lanczos and LOBPCG
+        estimates of the extreme eigenvalues.
         "forward": carried through "adam"/"sgd" training, one Hessian-vector
         product per step (not available with "lbfgs"). "lissa": the
         stochastic Neumann series on mini-batch Hessian-vector products (see
@@ -153,7 +154,8 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
           1e-2 (raise ``depth``, ``batch_size`` or ``repeats``).
         - "cg": ``tol`` (default 1e-10, relative residual) and ``maxiter``
           (default ``None``: ``2 * n_params``), the Hessian-vector products
-          allowed per start; a negative curvature raises the damping and
+          allowed per start (the eigenvalue estimates have budgets of their
+          own); a negative curvature still met raises the damping and
           restarts, at most 8 times, so a solve is always bounded.
 
     differentiation : {"analytic", "autograd"}, default="analytic"

@@ -16,6 +16,7 @@ and ``learning_rate_init`` mean what they mean for sklearn's
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -227,9 +228,29 @@ class ObjectiveHessianProduct:
 
     def __call__(self, vector):
         """``H v``; a block (n_params, k) of directions goes through the model at once."""
+        forward = getattr(self, "_forward", None)
+        kwargs = {} if forward is None else {"forward": forward}
         return self.model.loss_hvp(
-            self.params, self.X, self.y, self.sample_weight, vector
+            self.params, self.X, self.y, self.sample_weight, vector, **kwargs
         ) + hessian_product(self.regularizer, self.alpha, self.params, vector)
+
+    @contextlib.contextmanager
+    def forward_kept(self):
+        """Within the block, products reuse one forward pass of the training data.
+
+        The tangent's solver runs a hundred products or more at the same
+        ``params``; the activations (``n_samples`` times the hidden widths)
+        are dropped on exit, so that a fitted estimator does not carry them.
+        Only for models whose ``loss_hvp`` takes them (the analytic MLP).
+        """
+        if getattr(self.model, "differentiation", None) == "analytic" and hasattr(
+            self.model, "_forward"
+        ):
+            self._forward = self.model._forward(self.params, self.X)
+        try:
+            yield self
+        finally:
+            self._forward = None
 
     def dense(self):
         """The dense ``H``, from the model's ``loss_hessian``."""

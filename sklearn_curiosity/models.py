@@ -625,13 +625,15 @@ class MLP(Model):
                 delta = (delta @ layers[i][0].T) * dphi(acts[i])
         return J
 
-    def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False):
+    def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False, forward=None):
+        # ``forward``: ``_forward(params, X)`` kept by a caller that runs many
+        # products at the same params (the tangent's solver).
         if self.differentiation == "autograd":
             return super().loss_hvp(params, X, y, sample_weight, direction, gauss_newton)
         direction = np.asarray(direction, dtype=np.float64)
         if direction.ndim == 1:
             return self._r_backprop(
-                params, X, y, sample_weight, direction[:, None], gauss_newton
+                params, X, y, sample_weight, direction[:, None], gauss_newton, forward=forward
             )[2][:, 0]
         # A block of directions in passes over the data, as many columns per
         # pass as fit sklearn's working_memory (the dense Hessian in a few).
@@ -641,7 +643,9 @@ class MLP(Model):
         )
         return np.hstack(
             [
-                self._r_backprop(params, X, y, sample_weight, direction[:, cols], gauss_newton)[2]
+                self._r_backprop(
+                    params, X, y, sample_weight, direction[:, cols], gauss_newton, forward=forward
+                )[2]
                 for cols in gen_batches(direction.shape[1], per_pass)
             ]
         )
@@ -695,7 +699,9 @@ class MLP(Model):
         )
         return loss, grad, hvp[:, 0]
 
-    def _r_backprop(self, params, X, y, sample_weight, directions, gauss_newton, with_grad=False):
+    def _r_backprop(
+        self, params, X, y, sample_weight, directions, gauss_newton, with_grad=False, forward=None
+    ):
         """``(loss, grad, H D)`` for a block ``D`` of k directions, shape (n_params, k).
 
         Pearlmutter's R-operator: forward then backward passes of the
@@ -715,7 +721,7 @@ class MLP(Model):
             db = directions[start : start + fan_out].T
             start += fan_out
             dlayers.append((np.ascontiguousarray(dW.transpose(0, 2, 1)), db))
-        acts = self._forward(params, X)
+        acts = self._forward(params, X) if forward is None else forward
         n_layers = len(layers)
         Rz = [None] * n_layers
         Ra = [None] * (n_layers + 1)

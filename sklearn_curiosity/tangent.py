@@ -7,7 +7,8 @@ beyond what the Hessian object offers.
 - :func:`exact_tangent`: ``H`` is factorized (for the linear model the fit's
   own Cholesky factor; for a network :class:`NetworkHessian` with
   ``method="exact"``), one solve; with ``method="cg"`` the same call runs
-  Hessian-free conjugate gradients.
+  Hessian-free conjugate gradients, preconditioned by the shifted
+  Gauss-Newton factor, once eigenvalue estimates have decided the damping.
 - :func:`lissa_solve`: the stochastic Neumann series (LiSSA) on mini-batch
   Hessian-vector products, for very large ``n``.
 """
@@ -30,6 +31,30 @@ _ILL_CONDITIONED = 1e-10
 _DAMPING_FLOOR = 1e-6
 # Conjugate gradients raise the damping and restart at most this many times.
 _MAX_CG_RESTARTS = 8
+# "cg" takes the extreme eigenvalues of H densely up to this many parameters.
+_DENSE_EIGENVALUES_MAX = 50
+# Residual, relative to lambda_max, at which the eigenvalue estimates stop:
+# the eigenvalue errors are about its square, far below the 1e-6 * lambda_max
+# damping floor on which the tangent's sensitivity to them depends.
+_EIGENVALUE_TOL = 1e-10
+_LANCZOS_MAXITER = 50
+# Lanczos vectors per ARPACK restart: the largest eigenvalue, well separated
+# after training, converges in 9 to 13 products with 8, where ARPACK's
+# default (20) spends 21 before its first convergence test.
+_LANCZOS_VECTORS = 8
+# LOBPCG iterations for the rough lambda_min that decides the shift, then at most.
+_ROUGH_LOBPCG_ITERATIONS = 15
+_LOBPCG_ROUND = 30
+_LOBPCG_MAXITER = 315
+# A shifted preconditioner serves a damping within this factor of its shift.
+_RESHIFT_RATIO = 4.0
+# The first shift of the preconditioner, relative to lambda_max: LOBPCG and
+# CG take fewest products with a shift within 10x of -lambda_min, which was
+# 5e-5 to 2e-4 lambda_max on the benchmark's networks after 200 L-BFGS steps.
+_FIRST_SHIFT = 1e-5
+# A first estimate of lambda_min whose residual leaves it above this
+# fraction of lambda_max settles the damping (none) without refinement.
+_CLEARLY_DEFINITE = 1e-8
 
 
 def exact_tangent(hessian, regularizer, params, alpha=None):
@@ -81,45 +106,65 @@ class NetworkHessian:
     Hessian is diagonal; a regularizer with ``hessian_vector_product`` adds
     its own); ``hvp`` also takes a block (n_params, k) of directions.
     ``method="exact"`` forms ``H`` densely as the product with the identity
-    block and factorizes it (Cholesky); ``method="cg"``
-    solves with conjugate gradients on Hessian-vector products, never forming
-    ``H``.
+    block and factorizes it (Cholesky); ``method="cg"`` solves with
+    preconditioned conjugate gradients on Hessian-vector products, never
+    forming ``H``.
 
-    Damping. Every solve is with ``H + damping I``; ``damping`` is 0 unless
-    ``H`` is found unfit for a solve, which a :class:`UserWarning` reports
-    together with the damping used:
+    Damping. Every solve is with ``H + damping I``. Both methods decide
+    ``damping`` by one rule from the extreme eigenvalues ``lambda_min`` and
+    ``lambda_max`` of ``H``, once, before any solve; it is 0 unless ``H`` is
+    unfit for a solve, which a :class:`UserWarning` reports together with the
+    damping used:
 
-    - *indefinite* (smallest eigenvalue ``lambda_min < -1e-10 * lambda_max``:
-      training stopped near a saddle): ``damping = -lambda_min + 1e-6 * lambda_max``, the
+    - *indefinite* (``lambda_min < -1e-10 * lambda_max``: training stopped
+      near a saddle): ``damping = -lambda_min + 1e-6 * lambda_max``, the
       tangent of the locally convexified objective;
     - *ill-conditioned* (``|lambda_min| <= 1e-10 * lambda_max``, for
       example the unpenalized bias of a dead hidden unit):
-      ``damping = max(0, -lambda_min) + 1e-10 * lambda_max``, which caps the condition number near
-      1e10 and barely moves the well-determined directions.
+      ``damping = max(0, -lambda_min) + 1e-10 * lambda_max``, which caps the
+      condition number near 1e10 and barely moves the well-determined
+      directions.
 
-    "exact" decides from the eigenvalues of the dense ``H`` (computed only if
-    the Cholesky factorization fails or has a pivot squared below ``1e-10``
-    times the largest diagonal entry). "cg" decides from the curvature
-    ``d^T H d / d^T d`` of its search directions: negative curvature raises
-    the damping by that much plus ``1e-6`` times the largest curvature met
-    (at least doubling it, and at first to the Lanczos estimate of
-    ``-lambda_min``, which CG alone can miss) and restarts from the current
-    iterate; at most 8
-    restarts and ``cg_maxiter`` Hessian-vector products in all (default
-    ``2 * n_params``), so a solve always ends; a ConvergenceWarning says when
-    it ended before ``cg_tol``.
+    "exact" takes the eigenvalues of the dense ``H`` (computed only if the
+    Cholesky factorization fails or has a pivot squared below ``1e-10`` times
+    the largest diagonal entry). "cg" (with more than 50 parameters; densely
+    below) estimates them iteratively, at the first solve, so that the
+    damping, on which the tangent depends, is the exact method's and not an
+    artefact of the solver's path: ``lambda_max`` by Lanczos (ARPACK) and
+    ``lambda_min`` by LOBPCG preconditioned by the shifted Gauss-Newton
+    factor ``(G + s I)^-1``, both to a residual of ``1e-10 * lambda_max``, or
+    until ``lambda_min`` is clearly above ``1e-8 * lambda_max`` (no damping,
+    whatever its exact value); a ConvergenceWarning says when LOBPCG ends
+    otherwise, after 315 iterations (a cluster of eigenvalues narrower than
+    the residual at the bottom of the spectrum: the damping is then only
+    within that residual).
+    ``H`` and ``G`` differ by the residual-weighted second derivatives, whose
+    size is that of a negative ``lambda_min``; ``G`` alone is a poor
+    preconditioner for ``H``, since its weak prior on the biases (``eps``)
+    makes its inverse huge along them. The shift ``s`` starts at
+    ``1e-5 * lambda_max``; when 15 LOBPCG iterations already show
+    ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the conjugate
+    gradients keep it, unless the damping is more than 4 times away from it,
+    which refactorizes with ``s = damping``. Each new shift is one
+    factorization of what the fit formed (``G`` on the "cholesky" route; on
+    the "dual" route the (n, n) matrix ``I + A A^T`` of the Woodbury
+    identity): one to three in all.
 
-    Preconditioning. ``preconditioner``, an object whose ``solve(r)`` is
-    ``M^-1 r`` with ``M`` symmetric positive definite, turns "cg" into
-    preconditioned conjugate gradients: the same solution and the same
-    stopping rule (the residual of ``H v = rhs`` relative to ``rhs``), in
-    fewer products when ``M`` is close to ``H``. The fit passes the
-    Gauss-Newton Hessian
-    (:class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), which
-    differs from ``H`` only by the residual-weighted second derivatives. A
-    solve that meets negative curvature starts again unpreconditioned, so
-    that the damping it settles on, on which the solution depends, is the
-    plain recursion's.
+    Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
+    ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
+    ``shifted(s)`` (the fit's
+    :class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), the shifted
+    factor serves both LOBPCG and the conjugate gradients on the damped
+    system. The conjugate gradients stop at a residual of ``H v = rhs`` below
+    ``cg_tol`` relative to ``rhs``, after at most ``cg_maxiter``
+    Hessian-vector products (default ``2 * n_params``); a
+    ConvergenceWarning says when they ended before. Should they still meet
+    negative curvature (an eigenvalue estimate not converged), they raise the
+    damping by that curvature plus ``1e-6 * lambda_max`` and restart from the
+    current iterate, at most 8 times.
+
+    ``n_hvp`` counts the Hessian-vector products spent by "cg" (eigenvalue
+    estimates included).
     """
 
     def __init__(
@@ -132,8 +177,13 @@ class NetworkHessian:
         self.cg_maxiter = cg_maxiter
         self.preconditioner = preconditioner
         self.damping = 0.0
+        self.n_hvp = 0
         self._warned = False
-        self._max_rayleigh = 0.0
+        # Decided at the first "cg" solve: "forward" and "lissa" fits keep a
+        # Hessian for later solves that may never come.
+        self._highest = None
+        self._preconditioner_used = None
+        self._decided = False
         if method == "exact":
             self._factorize()
             self.hvp = None  # the factor is all a solve needs; drop the data
@@ -153,7 +203,13 @@ class NetworkHessian:
         if self.cholesky is not None:
             return
         eigvals = linalg.eigvalsh(H)
-        lowest, highest = eigvals[0], max(eigvals[-1], np.finfo(float).tiny)
+        self._set_damping(eigvals[0], eigvals[-1])
+        H.flat[:: self.n_params + 1] += self.damping
+        self.cholesky = linalg.cholesky(H, lower=True, check_finite=False)
+
+    def _set_damping(self, lowest, highest):
+        """The damping rule of the class docstring, with its warning."""
+        highest = max(highest, np.finfo(float).tiny)
         # A negative eigenvalue within rounding of zero is a flat direction.
         if lowest < -_ILL_CONDITIONED * highest:
             self.damping = -lowest + _DAMPING_FLOOR * highest
@@ -170,9 +226,7 @@ class NetworkHessian:
                 "units, or scale the features.",
                 UserWarning,
             )
-        # else: a small pivot with a well-conditioned spectrum; no damping.
-        H.flat[:: self.n_params + 1] += self.damping
-        self.cholesky = linalg.cholesky(H, lower=True, check_finite=False)
+        # else: well-conditioned; no damping.
 
     def _warn_indefinite(self, curvature, where):
         self._warned = True
@@ -180,29 +234,122 @@ class NetworkHessian:
             "The Hessian of the training objective is indefinite at the fitted "
             f"parameters ({where} {curvature:.3g} < 0): the training stopped near "
             "a saddle. The tangent uses the damped Hessian "
-            f"H + {self.damping:.3g} I{' (raised further if needed)' if self.method == 'cg' else ''}. "
+            f"H + {self.damping:.3g} I. "
             "Train longer, raise alpha, or use fewer hidden units.",
             UserWarning,
         )
 
     def matvec(self, v):
+        self.n_hvp += 1 if np.ndim(v) == 1 else np.shape(v)[1]
         return self.hvp(v) + self.damping * v
 
-    def _lowest_eigenvalue(self):
-        """Lanczos (ARPACK) estimate of the smallest eigenvalue of ``H``, or None."""
-        from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+    # -- "cg": the damping from eigenvalue estimates ---------------------------
+    def _operator(self, func):
+        from scipy.sparse.linalg import LinearOperator
 
-        if self.n_params <= 50:  # cheaper dense
-            return float(np.linalg.eigvalsh(self._dense())[0])
-        operator = LinearOperator((self.n_params,) * 2, matvec=self.hvp, dtype=np.float64)
-        try:
-            # At most 10 restarts of 20 products: bounded cost.
-            return float(
-                eigsh(operator, k=1, which="SA", tol=1e-4, maxiter=10,
-                      return_eigenvectors=False)[0]
+        return LinearOperator((self.n_params,) * 2, matvec=func, matmat=func, dtype=np.float64)
+
+    def _preconditioner_for(self, shift):
+        """``(G + shift I)^-1`` where the preconditioner can shift, else itself.
+
+        An object with ``solve``, not its bound method: a fitted estimator is
+        then made of the package's own types only (skops' trusted_types()).
+        """
+        shifted = getattr(self.preconditioner, "shifted", None)
+        factor = shifted(shift) if shifted is not None and shift > 0 else None
+        return self.preconditioner if factor is None else factor
+
+    def _decide_damping(self):
+        """Set ``damping`` by the rule, from Lanczos and preconditioned LOBPCG."""
+        if self.n_params <= _DENSE_EIGENVALUES_MAX:  # cheaper dense
+            eigvals = np.linalg.eigvalsh(self._dense())
+            self.n_hvp += self.n_params
+            self._highest = max(float(eigvals[-1]), np.finfo(float).tiny)
+            self._set_damping(float(eigvals[0]), self._highest)
+            self._preconditioner_used = self._preconditioner_for(
+                self.damping if self.damping >= _DAMPING_FLOOR * self._highest else 0.0
             )
+            self._decided = True
+            return
+        self._highest = highest = self._largest_eigenvalue()
+        shift = _FIRST_SHIFT * highest
+        precondition = self._preconditioner_for(shift)
+        # A few LOBPCG steps tell the sign and size of lambda_min; when H is
+        # indefinite the preconditioner is shifted by about -lambda_min, which
+        # bounds the spectrum of the preconditioned damped Hessian.
+        lowest, vector, residual = self._smallest_eigenpair(
+            precondition, None, _ROUGH_LOBPCG_ITERATIONS
+        )
+        if -lowest > _RESHIFT_RATIO * shift:
+            shift = -lowest + _DAMPING_FLOOR * highest
+            precondition = self._preconditioner_for(shift)
+        n_iterations = _ROUGH_LOBPCG_ITERATIONS
+        # Refined in rounds, each from the last eigenvector, until converged
+        # or clearly definite: an eigenvalue lies within the residual of the
+        # estimate, so H is then positive definite and well conditioned, and
+        # the rule damps nothing whatever the exact lambda_min.
+        while (
+            residual > _EIGENVALUE_TOL * highest
+            and lowest - residual <= _CLEARLY_DEFINITE * highest
+            and n_iterations < _LOBPCG_MAXITER
+        ):
+            lowest, vector, residual = self._smallest_eigenpair(
+                precondition, vector, _LOBPCG_ROUND
+            )
+            n_iterations += _LOBPCG_ROUND
+        converged = residual <= _EIGENVALUE_TOL * highest
+        if not converged and lowest - residual <= _CLEARLY_DEFINITE * highest:
+            # The estimate is within the residual of an eigenvalue, not
+            # necessarily of lambda_min (a cluster of eigenvalues near it);
+            # the tangent moves by up to residual / damping relative.
+            warnings.warn(
+                f"The smallest eigenvalue of the Hessian, {lowest:.6g}, is estimated "
+                f"with residual {residual:.2g} (largest eigenvalue {highest:.6g}) after "
+                f"{n_iterations} LOBPCG iterations: the damping, and with it the "
+                "tangent, are approximate. Use tangent_solver='exact', or train longer.",
+                ConvergenceWarning,
+            )
+        self._set_damping(lowest, highest)
+        # The damped system's preconditioner: G shifted by about the damping
+        # (refactorized if it is more than 4 times away from the shift in
+        # use); with no damping, or a tiny one, the shift in use.
+        if self.damping >= _DAMPING_FLOOR * highest and not (
+            shift / _RESHIFT_RATIO <= self.damping <= _RESHIFT_RATIO * shift
+        ):
+            precondition = self._preconditioner_for(self.damping)
+        self._preconditioner_used = precondition
+        self._decided = True
+
+    def _largest_eigenvalue(self):
+        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+
+        start = np.random.RandomState(0).normal(size=self.n_params)
+        try:
+            value = eigsh(
+                self._operator(self.matvec), k=1, which="LA", tol=_EIGENVALUE_TOL, v0=start,
+                ncv=_LANCZOS_VECTORS, maxiter=_LANCZOS_MAXITER, return_eigenvectors=False,
+            )[0]
         except ArpackNoConvergence as exc:
-            return float(exc.eigenvalues[0]) if len(exc.eigenvalues) else None
+            value = exc.eigenvalues[0] if len(exc.eigenvalues) else np.abs(self.matvec(start)).max()
+        return max(float(value), np.finfo(float).tiny)
+
+    def _smallest_eigenpair(self, precondition, start, maxiter):
+        """LOBPCG estimate of ``(lambda_min, its eigenvector, residual norm)`` of ``H``."""
+        from scipy.sparse.linalg import lobpcg
+
+        if start is None:
+            start = np.random.RandomState(1).normal(size=(self.n_params, 1))
+        tol = _EIGENVALUE_TOL * self._highest
+        with warnings.catch_warnings():
+            # scipy warns when maxiter ends it; the residual is checked below.
+            warnings.simplefilter("ignore", UserWarning)
+            values, vectors, residuals = lobpcg(
+                self._operator(self.matvec), start,
+                M=None if precondition is None else self._operator(precondition.solve),
+                tol=tol, maxiter=maxiter, largest=False, retResidualNormsHistory=True,
+            )
+        residual = float(np.min(residuals[-1])) if len(residuals) else np.inf
+        return float(values[0]), vectors, residual
 
     def solve(self, rhs, tol=None):
         """Solve ``(H + damping I) v = rhs``, ``rhs`` in ``theta`` layout, (p,) or (p, k).
@@ -214,17 +361,18 @@ class NetworkHessian:
         rhs = np.asarray(rhs, dtype=np.float64)
         if self.method == "exact":
             return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
+        if not self._decided:
+            self._decide_damping()
         if rhs.ndim == 2:
             return np.column_stack([self.solve(r, tol) for r in rhs.T])
         return self._cg(rhs, self.cg_tol if tol is None else tol)
 
     def _cg(self, rhs, tol):
         # Hand-written rather than scipy's cg: the curvature of each search
-        # direction must be seen, to damp a non-convex H instead of diverging.
-        # An object rather than its bound method: a fitted estimator is then
-        # made of the package's own types only (skops' trusted_types()).
-        precondition = _identity if self.preconditioner is None else self.preconditioner.solve
-        max_rayleigh_at_start = self._max_rayleigh
+        # direction must be seen, to damp further rather than diverge should
+        # the eigenvalue estimate have missed some negative curvature.
+        factor = self._preconditioner_used
+        precondition = _identity if factor is None else factor.solve
         x = np.zeros_like(rhs)
         stop = (tol * np.linalg.norm(rhs)) ** 2
         per_start = self.cg_maxiter or 2 * self.n_params
@@ -241,34 +389,13 @@ class NetworkHessian:
             n_hvp += 1
             dd = d @ d
             curvature = d @ Hd
-            self._max_rayleigh = max(self._max_rayleigh, curvature / dd)
-            if curvature < 0 and precondition is not _identity:
-                # H is not positive definite: start again, unpreconditioned,
-                # so that the damping found (which the tangent depends on) is
-                # the plain recursion's, whatever the preconditioner.
-                precondition = _identity
-                self._max_rayleigh = max_rayleigh_at_start
-                x = np.zeros_like(rhs)
-                r = rhs.copy()
-                d = r.copy()
-                rr = rz = r @ r
-                budget = n_hvp + per_start
-                continue
-            if curvature < 0 and restarts < _MAX_CG_RESTARTS:
-                damping = max(
+            if curvature <= 0 and restarts < _MAX_CG_RESTARTS:
+                self.damping = max(
                     2 * self.damping,
-                    self.damping - curvature / dd + _DAMPING_FLOOR * self._max_rayleigh,
+                    self.damping - curvature / dd + _DAMPING_FLOOR * self._highest,
                 )
-                where, value = "curvature met by CG", curvature / dd
-                if restarts == 0:
-                    # CG alone may miss negative directions: ask Lanczos.
-                    lowest = self._lowest_eigenvalue()
-                    if lowest is not None and lowest < 0:
-                        damping = max(damping, -lowest + _DAMPING_FLOOR * self._max_rayleigh)
-                        where, value = "smallest eigenvalue (Lanczos)", lowest
-                self.damping = damping
                 if not self._warned:
-                    self._warn_indefinite(value, where)
+                    self._warn_indefinite(curvature / dd, "curvature met by CG")
                 # Restart from the current iterate with the new damping and a
                 # fresh budget: at most _MAX_CG_RESTARTS + 1 budgets in all.
                 restarts += 1

@@ -1,0 +1,114 @@
+"""The "cg" tangent of a network on its iterative path (more than 50
+parameters: the damping from Lanczos and LOBPCG, conjugate gradients
+preconditioned by the shifted Gauss-Newton factor), against the dense
+"exact" method, finite differences of refits, and dense solves built here."""
+
+import warnings
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+from sklearn_curiosity import CuriousRegressor
+from sklearn_curiosity._laplace import GaussNewtonCovariance
+from sklearn_curiosity.regularizers import L2Regularizer
+
+from _oracles import newton_refit
+
+
+def make_data(n_samples=80, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=n_samples)
+    return X, y
+
+
+def fit(X, y, tangent_solver, **kw):
+    params = dict(model="mlp", hidden_layer_sizes=(24,), random_state=0) | kw
+    reg = CuriousRegressor(tangent_solver=tangent_solver, **params)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        reg.fit(X, y)
+    return reg, [str(w.message) for w in record]
+
+
+def test_indefinite_cg_tangent_equals_the_exact_one():
+    # 30 L-BFGS iterations stop near a saddle: H is indefinite.
+    X, y = make_data()
+    exact, exact_warnings = fit(X, y, "exact", alpha=1e-2, max_iter=30)
+    cg, cg_warnings = fit(X, y, "cg", alpha=1e-2, max_iter=30)
+    assert cg.params_.size > 50  # the iterative eigenvalue estimates, not the dense ones
+    np.testing.assert_array_equal(cg.params_, exact.params_)
+    assert any("indefinite" in message for message in exact_warnings)
+    assert any("indefinite" in message for message in cg_warnings)
+    # The exact method's rule, -lambda_min + 1e-6 lambda_max, from estimates.
+    assert exact._hessian.damping > 0
+    assert cg._hessian.damping == pytest.approx(exact._hessian.damping, rel=1e-10)
+    error = np.linalg.norm(cg.tangent_ - exact.tangent_) / np.linalg.norm(exact.tangent_)
+    assert error <= 1e-7
+    # Reported, not a timing: the products the tangent took, estimates included.
+    print(f"indefinite: {cg._hessian.n_hvp} Hessian-vector products, error {error:.1e}")
+    assert 0 < cg._hessian.n_hvp <= 2 * cg.params_.size + 600
+
+
+def test_definite_cg_tangent_equals_exact_and_finite_differences_of_refits():
+    X, y = make_data()
+    alpha, step = 0.1, 1e-4
+    kw = dict(model="mlp", alpha=alpha, max_iter=5000, tol=1e-13, hidden_layer_sizes=(8, 4))
+    trained, _ = fit(X, y, "exact", **{k: v for k, v in kw.items() if k != "model"})
+    model = trained._model
+
+    def l2(alpha, p):
+        return 0.5 * alpha * anp.sum(p[model.penalized] ** 2)
+
+    # theta* polished by Newton's method on autograd's dense Hessian, and the
+    # central differences of refits from it: L-BFGS stops at a gradient whose
+    # effect on the tangent (~1e-3 here) would swamp the comparison.
+    optimum = newton_refit(model, alpha, X, y, trained.params_, l2)
+    plus = newton_refit(model, alpha + step, X, y, optimum, l2)
+    minus = newton_refit(model, alpha - step, X, y, optimum, l2)
+    finite_difference = (plus - minus) / (2 * step)
+    fitted = {}
+    for solver in ["exact", "cg"]:
+        reg = CuriousRegressor(tangent_solver=solver, random_state=0, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # H positive definite: no damping
+            fitted[solver] = reg._fit_at(X, y, None, optimum)
+    exact, cg = fitted["exact"], fitted["cg"]
+    assert cg.params_.size > 50
+    assert exact._hessian.damping == 0.0 and cg._hessian.damping == 0.0
+    scale = np.abs(exact.tangent_).max()
+    np.testing.assert_allclose(cg.tangent_, exact.tangent_, rtol=1e-8, atol=1e-8 * scale)
+    # O(h^2) truncation, relative to the third derivative: ~5e-6 here.
+    np.testing.assert_allclose(cg.tangent_, finite_difference, atol=1e-5 * scale)
+    print(f"definite: {cg._hessian.n_hvp} Hessian-vector products")
+
+
+@pytest.mark.parametrize("method", ["cholesky", "dual"])
+def test_shifted_gauss_newton_factor_solves_the_shifted_dense_system(method):
+    X, y = make_data(n_samples=60)
+    reg, _ = fit(X, y, "exact", alpha=1e-2, max_iter=30)
+    model, params = reg._model, reg.params_
+    weights = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
+    covariance = GaussNewtonCovariance(
+        model, L2Regularizer(model.penalized), reg.alpha, X, weights, params, method=method
+    )
+    J = model.jacobian(params, X)
+    G = J.T @ (weights[:, None] * J) + np.diag(
+        np.where(model.penalized, reg.alpha, 0.0) + covariance.prior_precision
+    )
+    shift = 0.37
+    rhs = np.random.RandomState(2).normal(size=(params.size, 3))
+    expected = np.linalg.solve(G + shift * np.eye(params.size), rhs)
+    shifted = covariance.shifted(shift)
+    np.testing.assert_allclose(shifted.solve(rhs), expected, rtol=1e-8,
+                               atol=1e-10 * np.abs(expected).max())
+    np.testing.assert_allclose(shifted.solve(rhs[:, 0]), shifted.solve(rhs)[:, 0], rtol=1e-9)
+    covariance.release_unfactorized()
+    assert covariance.shifted(shift) is None
+
+
+def test_fitted_estimator_keeps_no_unfactorized_gauss_newton_matrix():
+    X, y = make_data()
+    reg, _ = fit(X, y, "cg", alpha=1e-2, max_iter=30)
+    assert reg._laplace._unfactorized is None
