@@ -33,7 +33,14 @@ from sklearn.utils.validation import validate_data
 
 from ._checks import as_numeric_target
 from ._regressor import CuriousRegressor
-from ._ridge import _CenteredDesign, _centered_weighted_gram, choose_solver, weighted_offsets
+from ._ridge import (
+    _CenteredDesign,
+    _centered_weighted_gram,
+    choose_solver,
+    largest_product_flops,
+    weighted_offsets,
+)
+from ._threads import blas_threads_for
 from ._utils import check_sample_weight
 from .exceptions import CuriosityWarning
 from .scores import influence_score
@@ -130,14 +137,23 @@ class _LeaveOneOut:
     """
 
     def __init__(self, X, y, sample_weight, fit_intercept):
-        weight_sum = sample_weight.sum()
-        sqrt_w = np.sqrt(sample_weight)
         n_samples, n_features = X.shape
         # With the complete eigenbasis Q of Xs Xs^T (n <= p), I - hat is
         # Q diag(alpha / (lambda + alpha)) Q^T: computed so, 1 - h_ii does not
         # lose its digits to cancellation near interpolation (as RidgeCV's
         # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
-        self.complete_basis = choose_solver(n_samples, n_features) == "dual"
+        solver = choose_solver(n_samples, n_features)
+        self.complete_basis = solver == "dual"
+        # Each alpha's errors are products of (n, r) and (r, k): no larger.
+        self._threads = partial(
+            blas_threads_for, largest_product_flops(n_samples, n_features, solver)
+        )
+        with self._threads():
+            self._decompose(X, y, sample_weight, fit_intercept)
+
+    def _decompose(self, X, y, sample_weight, fit_intercept):
+        weight_sum = sample_weight.sum()
+        sqrt_w = np.sqrt(sample_weight)
         if self.complete_basis:
             X_offset, y_offset = weighted_offsets(X, y, sample_weight, fit_intercept)
             # The n x n kernel of the ridge fit's dual; sparse X stays sparse.
@@ -174,6 +190,10 @@ class _LeaveOneOut:
 
     def errors(self, alphas, derivative=False):
         """LOO errors, shape (n_samples, n_alphas), and optionally d/dalpha."""
+        with self._threads():
+            return self._errors(alphas, derivative)
+
+    def _errors(self, alphas, derivative):
         alphas = np.asarray(alphas, dtype=float)[None, :]
         D = 1.0 / (self.eigvals[:, None] + alphas)
         if self.complete_basis:

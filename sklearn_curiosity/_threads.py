@@ -1,7 +1,8 @@
 """BLAS threads for small products.
 
-A network's training and scoring run many matrix products whose size is fixed
-by the batch and the layer widths. When each product is small, OpenBLAS's
+A network's training and scoring, and the linear fit's blocked Gram matrix,
+run many matrix products whose size is fixed by the batch, the layer widths
+or the block. When each product is small, OpenBLAS's
 threads cost more to wake and join than they save; on a machine whose other
 cores are busy they can cost far more (scikit-learn's ``KMeans`` limits its
 BLAS threads for the same reason). The choice is made by size, so that large

@@ -71,3 +71,34 @@ def test_the_count_is_restored_when_the_block_raises(two_blas_threads):
     assert _blas_threads() == 2
     with blas_threads_for(1e8):  # and the next limit is set again
         assert _blas_threads() == 1
+
+
+@pytest.mark.parametrize("shape", [(2000, 20), (20, 300)])  # primal and dual
+def test_linear_fits_and_their_loo_decide_their_threads_by_size(
+    two_blas_threads, monkeypatch, shape
+):
+    # A 100,000 x 20 fit took 1.4x as long on two threads as on one: its
+    # products are small. Large ones keep the user's threads.
+    import numpy as np
+
+    from sklearn_curiosity import CuriousRegressorCV, _cv, _ridge
+
+    seen = []
+    for module, name in [(_ridge, "_fit_primal"), (_ridge, "_fit_dual"),
+                         (_cv._LeaveOneOut, "_decompose")]:
+        original = getattr(module, name)
+
+        def spy(*args, _original=original, **kwargs):
+            seen.append(_blas_threads())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=shape), rng.normal(size=shape[0])
+    CuriousRegressorCV(alphas=[0.1, 1.0]).fit(X, y)
+    assert seen == [1, 1]  # the LOO's decomposition, then the refit
+    assert _blas_threads() == 2  # restored
+    seen.clear()
+    monkeypatch.setattr(_threads, "SMALL_PRODUCT_FLOPS", 1.0)
+    CuriousRegressorCV(alphas=[0.1, 1.0]).fit(X, y)
+    assert seen == [2, 2]
