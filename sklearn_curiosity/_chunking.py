@@ -28,6 +28,12 @@ from ._threads import blas_threads_for
 # benchmarks/bench_floor.py (--blocks): 128 KiB to 1 MiB are within a few
 # percent of each other; 8 MiB and above fall back to memory speed.
 CACHE_BLOCK_BYTES = 2**20
+# With several jobs, blocks this many times larger. Each block costs a few
+# dozen numpy calls whose Python part holds the GIL: with 1 MiB blocks two
+# threads spent half their time waiting for it (MLP (32,), 2M x 50 float32
+# pool, 2 cores: n_jobs=2 took 0.9x to 1.6x less time than n_jobs=1 with 1 MiB
+# blocks, 1.4x to 1.9x less with 4 MiB; benchmarks/bench_floor.py --only jobs).
+_PARALLEL_BLOCK_FACTOR = 4
 # Each job gets several chunks, so that threads finishing early find work.
 _CHUNKS_PER_JOB = 4
 # Chunks and blocks start at multiples of this many rows. BLAS kernels treat
@@ -42,17 +48,18 @@ def _aligned(n_rows):
     return max(ROW_ALIGNMENT, -(-int(n_rows) // ROW_ALIGNMENT) * ROW_ALIGNMENT)
 
 
-def block_n_rows(row_bytes):
-    """Rows of a block: about ``CACHE_BLOCK_BYTES`` of them, a multiple of 64."""
-    return max(ROW_ALIGNMENT, CACHE_BLOCK_BYTES // max(int(row_bytes), 1)
+def block_n_rows(row_bytes, block_bytes=None):
+    """Rows of a block: about ``block_bytes`` (default ``CACHE_BLOCK_BYTES``), a multiple of 64."""
+    block_bytes = CACHE_BLOCK_BYTES if block_bytes is None else block_bytes
+    return max(ROW_ALIGNMENT, block_bytes // max(int(row_bytes), 1)
                // ROW_ALIGNMENT * ROW_ALIGNMENT)
 
 
-def row_blocks(n_rows, row_bytes):
+def row_blocks(n_rows, row_bytes, block_bytes=None):
     """Slices of a block's rows (:func:`block_n_rows`) covering ``n_rows``."""
     # Not gen_batches: its parameter validation costs more than a block's
     # product when called for each block of a pool.
-    step = block_n_rows(row_bytes)
+    step = block_n_rows(row_bytes, block_bytes)
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
@@ -122,9 +129,13 @@ def apply_by_row_chunks(
     if block_row_bytes is not None:
         chunk_n_rows = _aligned(chunk_n_rows)
     batches = list(gen_batches(n_samples, max(chunk_n_rows, 1)))
-    on_chunk = func if block_row_bytes is None else _blockwise(func, block_row_bytes)
+    parallel = n_workers > 1 and len(batches) > 1
+    block_bytes = CACHE_BLOCK_BYTES * (_PARALLEL_BLOCK_FACTOR if parallel else 1)
+    on_chunk = (
+        func if block_row_bytes is None else _blockwise(func, block_row_bytes, block_bytes)
+    )
     one_product = len(batches) <= 1 and (
-        block_row_bytes is None or n_samples <= block_n_rows(block_row_bytes)
+        block_row_bytes is None or n_samples <= block_n_rows(block_row_bytes, block_bytes)
     )
     if product_flops is None or one_product:
         # One product: threadpoolctl's limit would cost more than it saves.
@@ -133,9 +144,9 @@ def apply_by_row_chunks(
         return _run_chunks(on_chunk, X, row_arrays, batches, n_jobs)
 
 
-def _blockwise(func, block_row_bytes):
+def _blockwise(func, block_row_bytes, block_bytes):
     def on_chunk(X_chunk, *chunks):
-        blocks = list(row_blocks(X_chunk.shape[0], block_row_bytes))
+        blocks = row_blocks(X_chunk.shape[0], block_row_bytes, block_bytes)
         if len(blocks) <= 1:
             return func(X_chunk, *chunks)
         out = None
