@@ -56,16 +56,7 @@ def float64_first_layer(evaluate):
         tangents = [db.add_to(X64 @ dW).astype(np.float32)
                     for dW, db in zip(first.dWs, first.dbs)]
         evaluate._activate(a, tangents)
-        for layer in layers32[1:-1]:
-            z = layer.b.add_to(a @ layer.W)
-            new_tangents = []
-            for da, dW, db in zip(tangents, layer.dWs, layer.dbs):
-                dz = da @ layer.W
-                dz += a @ dW
-                new_tangents.append(db.add_to(dz))
-            a, tangents = z, new_tangents
-            evaluate._activate(a, tangents)
-        return evaluate._output(a, tangents, np.float32, np.matmul)
+        return evaluate._after_first_layer(a, tangents, layers32, np.float32)
 
     return call
 

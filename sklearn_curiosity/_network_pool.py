@@ -169,6 +169,10 @@ class NetworkPoolEvaluator:
         a = first.b.add_to(product(X, first.W))
         tangents = [db.add_to(product(X, dW)) for dW, db in zip(first.dWs, first.dbs)]
         self._activate(a, tangents)
+        return self._after_first_layer(a, tangents, layers, dtype)
+
+    def _after_first_layer(self, a, tangents, layers, dtype):
+        """The hidden layers after the first and the output, from the first's activations."""
         for layer in layers[1:-1]:
             z = layer.b.add_to(a @ layer.W)
             new_tangents = []
