@@ -250,7 +250,7 @@ def _sweep(fitted, n_rows, repeat, title, settings, run_with):
                 results.append({"rows": n_rows, "model": name, "dtype": np.dtype(dtype).name,
                                 "setting": s, "seconds": min(times[s]),
                                 "over_best": min(times[s]) / best})
-        del pool
+        pool = None  # free it before the next dtype's pool is made
     return results
 
 
