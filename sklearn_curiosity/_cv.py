@@ -37,7 +37,6 @@ from ._ridge import (
     _CenteredDesign,
     _centered_weighted_gram,
     choose_solver,
-    largest_product_flops,
     weighted_offsets,
 )
 from ._threads import blas_threads_for
@@ -144,9 +143,10 @@ class _LeaveOneOut:
         # "gram" mode). Otherwise B = Xs V and hat = B diag(1/(lambda+alpha)) B^T.
         solver = choose_solver(n_samples, n_features)
         self.complete_basis = solver == "dual"
-        # Each alpha's errors are products of (n, r) and (r, k): no larger.
+        # The largest product is the n x n kernel (dual) or B = X V (primal),
+        # n p min(n, p) multiply-adds; each alpha's errors are smaller ones.
         self._threads = partial(
-            blas_threads_for, largest_product_flops(n_samples, n_features, solver)
+            blas_threads_for, 2.0 * n_samples * n_features * min(n_samples, n_features)
         )
         with self._threads():
             self._decompose(X, y, sample_weight, fit_intercept)
