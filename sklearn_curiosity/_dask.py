@@ -88,7 +88,9 @@ def map_row_blocks(score, estimator, X, y=None, n_columns=None):
     import dask.array as da
 
     if X.ndim != 2:
-        raise ValueError(f"Expected a 2D dask array of shape (n_samples, n_features), got {X.ndim}D.")
+        raise ValueError(
+            f"Expected a 2D dask array of shape (n_samples, n_features), got {X.ndim}D."
+        )
     check_is_fitted(estimator)
     snapshot = copy.deepcopy(estimator)
     X = X.rechunk({1: -1})

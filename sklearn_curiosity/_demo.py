@@ -88,7 +88,8 @@ def run_demo(n_labelled=40, n_show=5, random_state=0, file=None):
     # g(x) = sum_j x_j tau_j + tau_b: the largest terms say which standardized
     # features make the prediction at x lean on the regularization.
     contributions = scaler.transform(X[pool]) * reg.tangent_[:-1]
-    say(f"{'patient':>8} {'curiosity':>10} {'g(x)':>8} {'predicted':>10}  why (feature in sd units)")
+    say(f"{'patient':>8} {'curiosity':>10} {'g(x)':>8} {'predicted':>10}  "
+        "why (feature in sd units)")
     for rank in np.argsort(-curiosity)[:n_show]:
         top = np.argsort(-np.abs(contributions[rank]))[:2]
         z = scaler.transform(X[pool[[rank]]])[0]

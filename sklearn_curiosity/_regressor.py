@@ -344,7 +344,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         "differentiation": [StrOptions({"analytic", "autograd"})],
         "regularizer": [
             None,
-            HasMethods(["value", "gradient", "complexity", "alpha_gradient", "hessian_vector_product"]),
+            HasMethods(
+                ["value", "gradient", "complexity", "alpha_gradient", "hessian_vector_product"]
+            ),
         ],
         "n_jobs": [None, Integral],
         "precision": [StrOptions({"auto", "float64"})],

@@ -136,7 +136,10 @@ def train_minibatch(
                 d_grad = scale * (
                     loss_hvp
                     + share
-                    * (regularizer.hessian_vector_product(alpha, params, tangent) + penalized_rhs(params, alpha))
+                    * (
+                        regularizer.hessian_vector_product(alpha, params, tangent)
+                        + penalized_rhs(params, alpha)
+                    )
                 )
             step += 1
             if solver == "sgd":

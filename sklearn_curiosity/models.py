@@ -747,8 +747,14 @@ class MLP(Model):
             RgW = acts[i].T @ Rdelta.reshape(n, k * fan_out)
             RgW = RgW.reshape(fan_in, k, fan_out)
             if not gauss_newton and Ra[i] is not None:
-                RgW += (Ra[i].reshape(n, k * fan_in).T @ delta).reshape(k, fan_in, fan_out).transpose(1, 0, 2)
-            blocks.append((RgW.transpose(0, 2, 1).reshape(fan_in * fan_out, k), Rdelta.sum(axis=0).T))
+                RgW += (
+                    (Ra[i].reshape(n, k * fan_in).T @ delta)
+                    .reshape(k, fan_in, fan_out)
+                    .transpose(1, 0, 2)
+                )
+            blocks.append(
+                (RgW.transpose(0, 2, 1).reshape(fan_in * fan_out, k), Rdelta.sum(axis=0).T)
+            )
             if i > 0:
                 back = (Rdelta.reshape(n * k, fan_out) @ W.T).reshape(n, k, fan_in)
                 upstream, slope = delta @ W.T, slopes[i]

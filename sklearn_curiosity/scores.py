@@ -93,14 +93,14 @@ class NonFiniteRowsError(ValueError):
         shown = ", ".join(str(row + first_row) for row in rows[:10])
         super().__init__(
             f"The results for {len(rows)} row(s) are not finite (overflow), at row index "
-            f"{shown}{', ...' if len(rows) > 10 else ''}{counted_from}: their values are too large for "
-            "float64 arithmetic with this model. Rescale X the way the training data "
-            "were (e.g. StandardScaler in a Pipeline), or drop those rows."
+            f"{shown}{', ...' if len(rows) > 10 else ''}{counted_from}: their values are "
+            "too large for float64 arithmetic with this model. Rescale X the way the "
+            "training data were (e.g. StandardScaler in a Pipeline), or drop those rows."
         )
 
 
 def check_finite_scores(values):
-    """``values`` (a row per sample), or a :class:`NonFiniteRowsError` naming the rows that are not finite.
+    """``values`` (a row per sample), or a :class:`NonFiniteRowsError` naming its non-finite rows.
 
     A non-finite score is an overflow: a row whose values are so large that
     the model's products leave float64. Checking the whole result costs one
@@ -225,9 +225,10 @@ def influence_score(estimator, X, y=None, *, per_regularity=False, uncertainty="
         scheduler or cluster in use) and gives a dask array.
 
     y : array-like of shape (n_samples,), default=None
-        Labels (a dask array with a dask ``X``). With labels, the signed influence ``(f(x) - y) g(x)`` of each
-        labelled point; without, the expected squared influence
-        ``sigma^2 g(x)^2`` of each unlabelled point (the curiosity).
+        Labels (a dask array with a dask ``X``). With labels, the signed
+        influence ``(f(x) - y) g(x)`` of each labelled point; without, the
+        expected squared influence ``sigma^2 g(x)^2`` of each unlabelled
+        point (the curiosity).
 
     per_regularity : bool, default=False
         One column per regularity instead of their total (see
