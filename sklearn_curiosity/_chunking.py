@@ -30,9 +30,9 @@ from ._threads import blas_threads_for
 CACHE_BLOCK_BYTES = 2**20
 # With several jobs, blocks this many times larger. Each block costs a few
 # dozen numpy calls whose Python part holds the GIL: with 1 MiB blocks two
-# threads spent half their time waiting for it (MLP (32,), 2M x 50 float32
-# pool, 2 cores: n_jobs=2 took 0.9x to 1.6x less time than n_jobs=1 with 1 MiB
-# blocks, 1.4x to 1.9x less with 4 MiB; benchmarks/bench_floor.py --only jobs).
+# threads spent much of their time waiting for it (MLP (32,), 2M x 50 float32
+# pool, 2 cores: n_jobs=2 ran 0.9x to 1.6x as fast as n_jobs=1 with 1 MiB
+# blocks, 1.4x to 1.9x with 4 MiB; benchmarks/bench_floor.py --only jobs).
 _PARALLEL_BLOCK_FACTOR = 4
 # Each job gets several chunks, so that threads finishing early find work.
 _CHUNKS_PER_JOB = 4

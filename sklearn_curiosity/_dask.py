@@ -118,18 +118,19 @@ def map_row_blocks(score, estimator, X, y=None, n_columns=None):
             return score(snapshot, X_block, labels[:, 0])
         except NonFiniteRowsError as exc:
             # The block numbers its rows from 0: name them as rows of the pool.
-            start = block_info[0]["array-location"][0][0] if block_info else None
+            start, stop = block_info[0]["array-location"][0] if block_info else (None, None)
             if start is None or math.isnan(start):
                 block = block_info[0]["chunk-location"][0] if block_info else "?"
-                raise NonFiniteRowsError(exc.rows, counted_from=(
-                    f" (counted from the first row of row block {block} of the dask "
-                    "array, whose offset is unknown: blocks of unknown size)"
-                )) from None
-            stop = block_info[0]["array-location"][0][1]
-            raise NonFiniteRowsError(exc.rows, first_row=int(start), counted_from=(
-                f" (of the row block {int(start)} to {int(stop) - 1} of the dask array; "
-                "other blocks may hold more)"
-            )) from None
+                first_row, where = 0, (
+                    f"counted from the first row of row block {block} of the dask array, "
+                    "whose offset is unknown: blocks of unknown size"
+                )
+            else:
+                first_row, where = int(start), (
+                    f"of the row block {int(start)} to {int(stop) - 1} of the dask array; "
+                    "other blocks may hold more"
+                )
+            raise NonFiniteRowsError(exc.rows, first_row, f" ({where})") from None
 
     if y is None:
         return da.map_blocks(score_block, X, dtype=np.float64, **shape)

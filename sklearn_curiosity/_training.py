@@ -179,18 +179,19 @@ def train_minibatch(
                 no_change = 0
             best_loss = min(best_loss, epoch_loss)
             if no_change >= _N_ITER_NO_CHANGE:
-                _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
-                                 start_value, solver, learning_rate_init)
-                return params, (tangent if track_tangent else None), epoch + 1
+                n_iter, stopped = epoch + 1, True
+                break
+    else:
+        n_iter, stopped = max_iter, False
     _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
                      start_value, solver, learning_rate_init)
-    if tol is not None:
+    if tol is not None and not stopped:
         warnings.warn(
             f"Stochastic optimizer {solver!r}: maximum iterations ({max_iter}) "
             "reached and the optimization hasn't converged yet.",
             ConvergenceWarning,
         )
-    return params, (tangent if track_tangent else None), max_iter
+    return params, (tangent if track_tangent else None), n_iter
 
 
 def _check_descended(model, regularizer, alpha, X, y, sample_weight, params,
