@@ -425,8 +425,9 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         CuriosityWarning
             When every curiosity of the fitted model is zero (a constant
             target, constant features of the linear model, residuals all
-            zero), or no residual degrees of freedom are left to estimate
-            the noise variance.
+            zero, a tangent that is zero because alpha is too large for the
+            fit to move with it), or no residual degrees of freedom are left
+            to estimate the noise variance.
         """
         with fitted_state_restored_on_failure(self):
             self._fit(X, y, sample_weight)
@@ -904,6 +905,13 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_regularities)
             Signed influence (with ``y``) or expected squared influence
             (without); one column per regularity with ``per_regularity=True``.
+
+        Warns
+        -----
+        CuriosityWarning
+            When every expected squared influence of ``X`` is zero though the
+            fit is not degenerate (rows with ``g(x) = 0``, or squares that
+            underflow): a ranking by them would be the order of the rows.
 
         Examples
         --------
