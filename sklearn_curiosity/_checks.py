@@ -150,7 +150,8 @@ def warn_if_scores_are_zero(scores, estimator):
     tangent or the noise variance zero; any other all-zero pool is either
     rows where ``g(x) = 0`` or values whose square underflows.
     """
-    if scores.size == 0 or np.any(scores):
+    # The first rows settle it almost always, without a pass over the pool.
+    if scores.size == 0 or np.any(scores[:64]) or np.any(scores):
         return
     if not np.any(estimator.tangent_) or not estimator.noise_variance_ > 0:
         return  # fit already warned, naming the cause

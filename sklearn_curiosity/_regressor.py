@@ -620,8 +620,18 @@ class CuriousRegressor(VersionedPickleMixin, RegressorMixin, BaseEstimator):
         values a row, in that dtype, are the further temporaries ``func``
         holds for a block (the predictive std's centered copy).
         """
-        result = self._by_row_blocks(func, X, *row_arrays, extra_width=extra_width)
-        if not np.all(np.isfinite(result)):
+        nonfinite = []
+
+        def checked(X_block, *blocks):
+            # Each block's results while in cache: a pass over the whole
+            # result afterwards would be serial work for n_jobs threads.
+            result = func(X_block, *blocks)
+            if not np.isfinite(result).all():
+                nonfinite.append(True)
+            return result
+
+        result = self._by_row_blocks(checked, X, *row_arrays, extra_width=extra_width)
+        if nonfinite:
             # scikit-learn's own error if the pool holds NaN or infinity.
             check_array(X, accept_sparse="csr", dtype=None, input_name="X")
             # A finite pool whose results overflow: the rows are named.
