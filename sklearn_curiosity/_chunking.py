@@ -257,16 +257,23 @@ def _run_chunks_in_threads(on_chunk, X, row_arrays, batches, n_workers):
     config = get_config()
     pending = iter(batches)
     lock = threading.Lock()
+    failed = threading.Event()
 
     def work():
         # Threads do not inherit the caller's scikit-learn configuration.
         with config_context(**config):
-            while True:
+            while not failed.is_set():
                 with lock:
                     batch = next(pending, None)
                 if batch is None:
                     return
-                on_chunk(X[batch], *(a[batch] for a in row_arrays), write=out.writer(batch.start))
+                try:
+                    on_chunk(
+                        X[batch], *(a[batch] for a in row_arrays), write=out.writer(batch.start)
+                    )
+                except BaseException:
+                    failed.set()  # the other threads stop after their chunk
+                    raise
 
     with ThreadPoolExecutor(n_workers) as executor:
         for done in [executor.submit(work) for _ in range(n_workers)]:

@@ -1,5 +1,7 @@
 """Chunked (working_memory) and parallel (n_jobs) scoring equals the one-shot path."""
 
+import time
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -163,3 +165,21 @@ def test_an_error_in_a_thread_reaches_the_caller():
     X[:, 0] = np.arange(1000)
     with pytest.raises(ValueError, match="row 999"):
         apply_by_row_chunks(fail_on_the_last_rows, X, row_bytes=8, n_jobs=2)
+
+
+def test_threads_stop_taking_chunks_after_an_error():
+    seen = []
+
+    def fail_on_the_first_chunk(X_chunk):
+        seen.append(X_chunk[0, 0])
+        if X_chunk[0, 0] == 0:
+            raise ValueError("first chunk")
+        time.sleep(0.01)
+        return X_chunk[:, 0]
+
+    X = np.arange(1000.0).reshape(1000, 1)
+    with pytest.raises(ValueError, match="first chunk"):
+        apply_by_row_chunks(fail_on_the_first_chunk, X, row_bytes=8, n_jobs=2)
+    # 32 chunks; the other thread finishes the one it holds (10 ms) and
+    # takes no other.
+    assert len(seen) <= 3
