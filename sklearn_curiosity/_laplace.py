@@ -203,8 +203,6 @@ class GaussNewtonCovariance:
             if hasattr(regularizer, "hessian_diagonal")
             else None
         )
-        data_curvature = self._data_curvature(X, sample_weight)
-        self.prior_precision = unpenalized_prior_precision(data_curvature, unpenalized)
         if method == "auto":
             n_free = (
                 int(np.sum(regularizer_diagonal <= 0)) if regularizer_diagonal is not None else 0
@@ -214,11 +212,15 @@ class GaussNewtonCovariance:
                 regularizer_diagonal is not None,
             )
         self.method = method
+        # The prior needs the diagonal of J^T W J: the "cholesky" and "dual"
+        # routes read it from the Jacobian products they form anyway.
         if method == "cholesky":
-            self._factorize_primal(regularizer, alpha, X, sample_weight)
+            self._factorize_primal(regularizer, alpha, X, sample_weight, unpenalized)
         elif method == "dual":
-            self._factorize_dual(regularizer_diagonal, X, sample_weight)
+            self._factorize_dual(regularizer_diagonal, X, sample_weight, unpenalized)
         else:
+            data_curvature = self._data_curvature(X, sample_weight)
+            self.prior_precision = unpenalized_prior_precision(data_curvature, unpenalized)
             self.regularizer, self.alpha = regularizer, alpha
             self.X, self.sample_weight = X, sample_weight
             self._preconditioner = self._sampled_dual(data_curvature, X, sample_weight)
@@ -255,7 +257,7 @@ class GaussNewtonCovariance:
         return self.model.jacobian(self.params, X.astype(np.float64, copy=False))
 
     # -- "cholesky": G formed densely ---------------------------------------
-    def _factorize_primal(self, regularizer, alpha, X, sample_weight):
+    def _factorize_primal(self, regularizer, alpha, X, sample_weight, unpenalized):
         n_params = self.params.size
         # The lower triangle only, accumulated by BLAS syrk chunk by chunk in
         # place (half the work of a general product, no (P, P) temporaries):
@@ -266,6 +268,7 @@ class GaussNewtonCovariance:
             J *= np.sqrt(sample_weight[rows])[:, None]
             # J.T is Fortran-ordered: syrk reads it without a copy.
             G = blas.dsyrk(1.0, J.T, beta=1.0, c=G, trans=0, lower=1, overwrite_c=1)
+        self.prior_precision = unpenalized_prior_precision(np.diag(G).copy(), unpenalized)
         if hasattr(regularizer, "hessian_diagonal"):
             penalty = np.asarray(regularizer.hessian_diagonal(alpha), dtype=float) * np.ones(
                 n_params
@@ -315,9 +318,12 @@ class GaussNewtonCovariance:
         return float(n_params - np.einsum("ij,ij->", inverse @ prior, inverse))
 
     # -- "dual": n x n systems -----------------------------------------------
-    def _factorize_dual(self, regularizer_diagonal, X, sample_weight):
+    def _factorize_dual(self, regularizer_diagonal, X, sample_weight, unpenalized):
         J = self.model.jacobian(self.params, X)
         J *= np.sqrt(sample_weight)[:, None]
+        self.prior_precision = unpenalized_prior_precision(
+            np.einsum("ij,ij->j", J, J), unpenalized
+        )
         diagonal = regularizer_diagonal + self.prior_precision
         free = regularizer_diagonal <= 0
         self._dual = _DualFactor(J, diagonal, free)
