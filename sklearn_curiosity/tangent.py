@@ -50,8 +50,10 @@ _LOBPCG_MAXITER = 315
 _RESHIFT_RATIO = 4.0
 # The first shift of the preconditioner, relative to lambda_max: LOBPCG and
 # CG take fewest products with a shift within 10x of -lambda_min, which was
-# 5e-5 to 2e-4 lambda_max on the benchmark's networks after 200 L-BFGS steps.
-_FIRST_SHIFT = 1e-5
+# 5e-5 to 2e-4 lambda_max on the benchmark's networks after 200 L-BFGS steps;
+# from the middle of that range one factorization serves both, where 1e-5
+# needed a second (each a P^3 / 3 Cholesky on the "cholesky" route).
+_FIRST_SHIFT = 1e-4
 # A first estimate of lambda_min whose residual leaves it above this
 # fraction of lambda_max settles the damping (none) without refinement.
 _CLEARLY_DEFINITE = 1e-8
@@ -183,6 +185,7 @@ class NetworkHessian:
         # Hessian for later solves that may never come.
         self._highest = None
         self._preconditioner_used = None
+        self._preconditioner_shift = None
         self._decided = False
         if method == "exact":
             self._factorize()
@@ -256,8 +259,23 @@ class NetworkHessian:
         then made of the package's own types only (skops' trusted_types()).
         """
         shifted = getattr(self.preconditioner, "shifted", None)
-        factor = shifted(shift) if shifted is not None and shift > 0 else None
+        self._preconditioner_shift = shift
+        # Single precision: a preconditioner needs no more (the conjugate
+        # gradients' residuals stay float64), at half the factorization's
+        # time and half the memory traffic of each solve.
+        factor = (
+            shifted(shift, dtype=np.float32) if shifted is not None and shift > 0 else None
+        )
         return self.preconditioner if factor is None else factor
+
+    def release_preconditioner(self):
+        """Drop the shifted factor (a (P, P) matrix on the "cholesky" route).
+
+        A fitted estimator does not carry it (nor do its pickles); a later
+        solve rebuilds it, once, with the same shift.
+        """
+        if self._decided:
+            self._preconditioner_used = None
 
     def _decide_damping(self):
         """Set ``damping`` by the rule, from Lanczos and preconditioned LOBPCG."""
@@ -363,6 +381,8 @@ class NetworkHessian:
             return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
         if not self._decided:
             self._decide_damping()
+        elif self._preconditioner_used is None and self._preconditioner_shift is not None:
+            self._preconditioner_used = self._preconditioner_for(self._preconditioner_shift)
         if rhs.ndim == 2:
             return np.column_stack([self.solve(r, tol) for r in rhs.T])
         return self._cg(rhs, self.cg_tol if tol is None else tol)
@@ -410,10 +430,14 @@ class NetworkHessian:
                 break  # no damping left to try; return the iterate so far
             step = rz / curvature
             x += step * d
+            r_old = r.copy()
             r -= step * Hd
             z = precondition(r)
             rz_new = r @ z
-            d = z + (rz_new / rz) * d
+            # Polak-Ribiere's beta (flexible CG): the same as Fletcher-Reeves'
+            # for an exact symmetric preconditioner, and robust to the
+            # rounding of a single-precision one, which is not quite linear.
+            d = z + ((rz_new - z @ r_old) / rz) * d
             rr, rz = r @ r, rz_new
         if rr <= stop:
             return x

@@ -84,28 +84,58 @@ def test_definite_cg_tangent_equals_exact_and_finite_differences_of_refits():
     print(f"definite: {cg._hessian.n_hvp} Hessian-vector products")
 
 
+@pytest.mark.parametrize("uniform", [True, False])
 @pytest.mark.parametrize("method", ["cholesky", "dual"])
-def test_shifted_gauss_newton_factor_solves_the_shifted_dense_system(method):
+def test_shifted_gauss_newton_factor_solves_the_shifted_dense_system(method, uniform):
     X, y = make_data(n_samples=60)
     reg, _ = fit(X, y, "exact", alpha=1e-2, max_iter=30)
     model, params = reg._model, reg.params_
     weights = np.random.RandomState(1).uniform(0.5, 2.0, size=len(y))
+    # Not uniform: a QuadraticPenalties-like diagonal that differs per weight.
+    penalty = np.where(model.penalized, reg.alpha, 0.0)
+    if not uniform:
+        penalty[model.penalized] *= np.random.RandomState(3).uniform(
+            0.5, 2.0, size=model.penalized.sum()
+        )
+
+    class DiagonalPenalty(L2Regularizer):
+        def hessian_diagonal(self, alpha):
+            return penalty
+
     covariance = GaussNewtonCovariance(
-        model, L2Regularizer(model.penalized), reg.alpha, X, weights, params, method=method
+        model, DiagonalPenalty(model.penalized), reg.alpha, X, weights, params, method=method
     )
     J = model.jacobian(params, X)
-    G = J.T @ (weights[:, None] * J) + np.diag(
-        np.where(model.penalized, reg.alpha, 0.0) + covariance.prior_precision
-    )
+    G = J.T @ (weights[:, None] * J) + np.diag(penalty + covariance.prior_precision)
     shift = 0.37
     rhs = np.random.RandomState(2).normal(size=(params.size, 3))
-    expected = np.linalg.solve(G + shift * np.eye(params.size), rhs)
-    shifted = covariance.shifted(shift)
-    np.testing.assert_allclose(shifted.solve(rhs), expected, rtol=1e-8,
-                               atol=1e-10 * np.abs(expected).max())
-    np.testing.assert_allclose(shifted.solve(rhs[:, 0]), shifted.solve(rhs)[:, 0], rtol=1e-9)
+    shifted_G = G + shift * np.eye(params.size)
+    expected = np.linalg.solve(shifted_G, rhs)
+
+    def check(shifted):
+        np.testing.assert_allclose(shifted.solve(rhs), expected, rtol=1e-8,
+                                   atol=1e-10 * np.abs(expected).max())
+        np.testing.assert_allclose(
+            shifted.solve(rhs[:, 0]), shifted.solve(rhs)[:, 0], rtol=1e-9
+        )
+
+    unshifted = covariance.solve(rhs)
+    check(covariance.shifted(shift))
+    # A shift leaves the fit's own factor as it was.
+    np.testing.assert_array_equal(covariance.solve(rhs), unshifted)
     covariance.release_unfactorized()
-    assert covariance.shifted(shift) is None
+    if method == "dual" and not uniform:
+        # The Woodbury factor needs the weighted Jacobian, now dropped.
+        assert covariance.shifted(shift) is None
+    else:
+        # Rebuilt from L L^T ("cholesky") or the fit's SVD ("dual").
+        check(covariance.shifted(shift))
+    if method == "cholesky":
+        # Single precision: a preconditioner, exact to float32's backward error.
+        single = covariance.shifted(shift, dtype=np.float32)
+        assert single.cholesky.dtype == np.float32
+        residual = shifted_G @ single.solve(rhs) - rhs
+        assert np.linalg.norm(residual) <= 1e-4 * np.linalg.norm(rhs)
 
 
 def test_fitted_estimator_keeps_no_unfactorized_gauss_newton_matrix():
