@@ -54,6 +54,8 @@ _RESHIFT_RATIO = 4.0
 # from the middle of that range one factorization serves both, where 1e-5
 # needed a second (each a P^3 / 3 Cholesky on the "cholesky" route).
 _FIRST_SHIFT = 1e-4
+# Above this many parameters the shifted preconditioner is single precision.
+_SINGLE_PRECISION_MIN_PARAMS = 1000
 # A first estimate of lambda_min whose residual leaves it above this
 # fraction of lambda_max settles the damping (none) without refinement.
 _CLEARLY_DEFINITE = 1e-8
@@ -144,20 +146,27 @@ class NetworkHessian:
     size is that of a negative ``lambda_min``; ``G`` alone is a poor
     preconditioner for ``H``, since its weak prior on the biases (``eps``)
     makes its inverse huge along them. The shift ``s`` starts at
-    ``1e-5 * lambda_max``; when 15 LOBPCG iterations already show
+    ``1e-4 * lambda_max``; when 15 LOBPCG iterations already show
     ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the conjugate
     gradients keep it, unless the damping is more than 4 times away from it,
     which refactorizes with ``s = damping``. Each new shift is one
-    factorization of what the fit formed (``G`` on the "cholesky" route; on
-    the "dual" route the (n, n) matrix ``I + A A^T`` of the Woodbury
-    identity): one to three in all.
+    factorization: on the "cholesky" route of ``G + s I``, in single
+    precision above 1000 parameters (a preconditioner needs no more;
+    float64 should float32 fail); on the "dual" route under the L2 penalty only the small Schur
+    complement of the biases, the fit's SVD serving every shift (otherwise
+    the (n, n) matrix ``I + A A^T`` of the Woodbury identity). One in all
+    on the benchmark's networks, at most three.
 
     Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
     ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
-    ``shifted(s)`` (the fit's
+    ``shifted(s, dtype)`` (the fit's
     :class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), the shifted
     factor serves both LOBPCG and the conjugate gradients on the damped
-    system. The conjugate gradients stop at a residual of ``H v = rhs`` below
+    system. :meth:`release_preconditioner` drops it after the fit (a (P, P)
+    matrix on the "cholesky" route), and a later solve rebuilds it once, at
+    the same shift. The conjugate gradients (flexible: Polak-Ribiere's
+    ``beta``, which a single-precision preconditioner's rounding does not
+    derail) stop at a residual of ``H v = rhs`` below
     ``cg_tol`` relative to ``rhs``, after at most ``cg_maxiter``
     Hessian-vector products (default ``2 * n_params``); a
     ConvergenceWarning says when they ended before. Should they still meet
@@ -260,12 +269,13 @@ class NetworkHessian:
         """
         shifted = getattr(self.preconditioner, "shifted", None)
         self._preconditioner_shift = shift
-        # Single precision: a preconditioner needs no more (the conjugate
-        # gradients' residuals stay float64), at half the factorization's
-        # time and half the memory traffic of each solve.
-        factor = (
-            shifted(shift, dtype=np.float32) if shifted is not None and shift > 0 else None
-        )
+        # Single precision above 1000 parameters: a preconditioner needs no
+        # more (the conjugate gradients' residuals stay float64), at half the
+        # factorization's time and half the memory traffic of each solve.
+        # Its rounding costs about a tenth more products, which the P^3 / 6
+        # flops saved outweigh only for large P.
+        dtype = np.float32 if self.n_params > _SINGLE_PRECISION_MIN_PARAMS else np.float64
+        factor = shifted(shift, dtype=dtype) if shifted is not None and shift > 0 else None
         return self.preconditioner if factor is None else factor
 
     def release_preconditioner(self):
