@@ -147,7 +147,8 @@ class NetworkHessian:
     preconditioner for ``H``, since its weak prior on the biases (``eps``)
     makes its inverse huge along them. The shift ``s`` starts at
     ``1e-4 * lambda_max``; when 15 LOBPCG iterations already show
-    ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the conjugate
+    ``lambda_min < 0`` and ``-lambda_min`` more than 4 times away from ``s``
+    (either way), it moves to about ``-lambda_min``; the conjugate
     gradients keep it, unless the damping is more than 4 times away from it,
     which refactorizes with ``s = damping``. Each new shift is one
     factorization: on the "cholesky" route of ``G + s I``, in single
@@ -308,7 +309,11 @@ class NetworkHessian:
         lowest, vector, residual = self._smallest_eigenpair(
             precondition, None, _ROUGH_LOBPCG_ITERATIONS
         )
-        if -lowest > _RESHIFT_RATIO * shift:
+        # Either way: a shift far above a small -lambda_min serves LOBPCG
+        # poorly too (1.4x the products on a (32, 32) net whose -lambda_min
+        # was 4e-6 lambda_max).
+        indefinite = lowest < -_ILL_CONDITIONED * highest
+        if indefinite and not shift / _RESHIFT_RATIO <= -lowest <= _RESHIFT_RATIO * shift:
             shift = -lowest + _DAMPING_FLOOR * highest
             precondition = self._preconditioner_for(shift)
         n_iterations = _ROUGH_LOBPCG_ITERATIONS
