@@ -153,10 +153,10 @@ class NetworkHessian:
     which refactorizes with ``s = damping``. Each new shift is one
     factorization: on the "cholesky" route of ``G + s I``, in single
     precision above 1000 parameters (a preconditioner needs no more;
-    float64 should float32 fail); on the "dual" route under the L2 penalty only the small Schur
-    complement of the biases, the fit's SVD serving every shift (otherwise
-    the (n, n) matrix ``I + A A^T`` of the Woodbury identity). One in all
-    on the benchmark's networks, at most three.
+    float64 should float32 fail); on the "dual" route under the L2 penalty
+    only the small Schur complement of the biases, the fit's SVD serving
+    every shift (otherwise the (n, n) matrix ``I + A A^T`` of the Woodbury
+    identity). One in all on the benchmark's networks, at most three.
 
     Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
     ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
