@@ -246,12 +246,12 @@ class ObjectiveHessianProduct:
         ``params``; what they share (the activations and the plain backward
         pass, a few times ``n_samples`` times the hidden widths) is dropped
         on exit, so that a fitted estimator does not carry it. Only for
-        models whose ``loss_hvp`` takes it (the analytic MLP's ``kept_pass``).
+        models whose ``loss_hvp`` takes it (the analytic MLP's ``_kept_pass``).
         """
         if getattr(self.model, "differentiation", None) == "analytic" and hasattr(
-            self.model, "kept_pass"
+            self.model, "_kept_pass"
         ):
-            self._forward = self.model.kept_pass(
+            self._forward = self.model._kept_pass(
                 self.params, self.X, self.y, self.sample_weight
             )
         try:

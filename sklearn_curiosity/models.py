@@ -626,7 +626,7 @@ class MLP(Model):
         return J
 
     def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False, forward=None):
-        # ``forward``: a ``kept_pass`` (or ``_forward``'s activations) kept by
+        # ``forward``: a ``_kept_pass`` (or ``_forward``'s activations) kept by
         # a caller that runs many products at the same params (the tangent's
         # solver).
         if self.differentiation == "autograd":
@@ -700,7 +700,7 @@ class MLP(Model):
         )
         return loss, grad, hvp[:, 0]
 
-    def kept_pass(self, params, X, y, sample_weight):
+    def _kept_pass(self, params, X, y, sample_weight):
         """What every Hessian-vector product at ``params`` on ``(X, y)`` shares.
 
         The forward activations, each hidden layer's ``phi'``, the plain
@@ -721,7 +721,7 @@ class MLP(Model):
         directional derivatives of every intermediate quantity. The R-arrays
         are laid out (n_samples, k, width), so each layer's products over the
         whole block are single matrix products. ``forward``: a
-        :meth:`kept_pass` (or the activations of ``_forward``) at ``params``.
+        :meth:`_kept_pass` (or the activations of ``_forward``) at ``params``.
         """
         kept = (
             forward if isinstance(forward, _KeptPass)

@@ -175,7 +175,7 @@ def test_kept_pass_products_equal_autograd_hessian_and_gauss_newton(activation):
     J = jacobian(lambda p: traced.predict(p, X))(params)
     gauss_newton = J.T @ (weights[:, None] * J)
     V = np.random.RandomState(5).normal(size=(params.size, 3))
-    kept = net.kept_pass(params, X, y, weights)
+    kept = net._kept_pass(params, X, y, weights)
     for _ in range(2):  # the kept pass is reused unchanged
         for gn, dense in [(False, dense_hessian), (True, gauss_newton)]:
             block = net.loss_hvp(params, X, y, weights, V, gauss_newton=gn, forward=kept)
