@@ -65,6 +65,9 @@ GAUSS_NEWTON_DENSE_MAX_PARAMS = 1000
 # With at least as many rows as parameters, the dense primal stays exact up
 # to this many parameters (a (P, P) matrix of 8 P^2 bytes: 200 MB at 5000).
 GAUSS_NEWTON_PRIMAL_MAX_PARAMS = 5000
+# A single-precision shifted factor whose smallest pivot squared falls below
+# this fraction of the largest diagonal entry is redone in float64.
+_SINGLE_PRECISION_PIVOT = 1e-5
 # Rows of the sampled dual that preconditions the "cg" route.
 _PRECONDITIONER_ROWS = 1000
 # Rademacher probes of the Hutchinson trace estimate of the "cg" route.
@@ -480,8 +483,9 @@ class GaussNewtonCovariance:
             float32 factors and solves the "cholesky" route in single
             precision, at half the time and memory: a preconditioner, exact
             to about ``1e-7 * ||G|| / shift`` relative (float64 if the
-            single-precision factorization fails). The "dual" route is
-            always float64.
+            single-precision factorization fails, or has a pivot squared
+            below ``1e-5`` of the largest diagonal entry). The "dual" route
+            is always float64.
 
         Returns
         -------
@@ -507,11 +511,21 @@ class GaussNewtonCovariance:
         for precision in dict.fromkeys([dtype, np.float64]):
             shifted = np.array(G, dtype=precision, order="F")
             shifted.flat[:: n_params + 1] += shift
+            scale = float(np.abs(np.diag(shifted)).max())
             try:
-                return linalg.cholesky(shifted, lower=True, overwrite_a=True, check_finite=False)
+                factor = linalg.cholesky(
+                    shifted, lower=True, overwrite_a=True, check_finite=False
+                )
             except linalg.LinAlgError:
                 if precision == np.float64:
                     raise
+                continue
+            # float32's rounding (~1e-7 of the scale) must stay well below the
+            # smallest pivot, or the factor preconditions the wrong matrix.
+            if precision == np.float64 or np.diag(factor).min() ** 2 > (
+                _SINGLE_PRECISION_PIVOT * scale
+            ):
+                return factor
 
     def release_unfactorized(self):
         """Drop what :meth:`shifted` would factorize from (``G`` or the training Jacobian).

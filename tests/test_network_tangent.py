@@ -143,6 +143,12 @@ def test_shifted_gauss_newton_factor_solves_the_shifted_dense_system(method, uni
         assert single.cholesky.dtype == np.float32
         residual = shifted_G @ single.solve(rhs) - rhs
         assert np.linalg.norm(residual) <= 1e-4 * np.linalg.norm(rhs)
+        # G's condition number (its prior: ~1e10) is beyond float32's
+        # Cholesky: a negligible shift falls back to float64, still exact.
+        tiny = covariance.shifted(1e-300, dtype=np.float32)
+        assert tiny.cholesky.dtype == np.float64
+        np.testing.assert_allclose(G @ tiny.solve(rhs), rhs, rtol=1e-6,
+                                   atol=1e-6 * np.abs(rhs).max())
 
 
 def test_fitted_estimator_keeps_no_unfactorized_gauss_newton_matrix():
