@@ -467,7 +467,8 @@ class GaussNewtonCovariance:
 
         - "cholesky": one new factorization of ``G + shift I``, from ``G`` as
           the fit formed it or, once :meth:`release_unfactorized` has dropped
-          it, from ``L L^T`` (a product as costly as the factorization).
+          it, from ``L L^T`` (a product of P^3 flops, three times the
+          factorization).
         - "dual": no factorization of size ``P`` when ``grad^2 R`` is the same
           on every penalized parameter (the L2 penalty): the fit's SVD serves
           every shift, and only the small Schur complement of the free
