@@ -14,6 +14,16 @@ estimates, then conjugate gradients on exact Hessian-vector products,
 preconditioned by the shifted Gauss-Newton factor), with the number of
 Hessian-vector products the tangent took.
 
+"dof/peer" is arithmetic, not a timing: the multiply-adds of the cheapest
+exact effective dof (and Laplace factor) at that shape, over those of the
+peer's training (``3 n sum(fan_in fan_out)`` per iteration). The primal
+needs ``n P^2 / 2`` for ``J^T W J``, ``P^3 / 6`` for its Cholesky factor and
+``P^3 / 6`` for the inverse factor whose column norms give the trace; the
+dual ``P n^2 / 2 + n^3 / 3``. Where it exceeds the ratio asked for, only
+BLAS-3 running at several times the peer's arithmetic rate (the peer's
+small products and elementwise passes run far below peak) leaves room
+for training and tangent.
+
     python benchmarks/bench_big_networks.py                   # (64, 64), (256,) at n = 300, 5000
     python benchmarks/bench_big_networks.py --n-samples 300   # the n = 300 rows (well under 3 min)
     python benchmarks/bench_big_networks.py --quick           # seconds (smoke test)
@@ -76,6 +86,21 @@ def phases_recorded(seconds):
             setattr(_fitting, name, func)
 
 
+def peer_multiply_adds(hidden, n_features, n_samples, n_iter):
+    """Multiply-adds of ``n_iter`` forward and backward passes (one output)."""
+    sizes = [n_features, *hidden, 1]
+    products = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    # Forward, the weight gradients, and the deltas of all but the first layer.
+    return n_iter * n_samples * (3 * products - sizes[0] * sizes[1])
+
+
+def exact_dof_multiply_adds(n_samples, n_params):
+    """Multiply-adds of the cheaper exact route to ``trace(G^-1 J^T W J)``."""
+    primal = n_samples * n_params**2 / 2 + n_params**3 / 3
+    dual = n_params * n_samples**2 / 2 + n_samples**3 / 3
+    return min(primal, dual)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
@@ -100,7 +125,7 @@ def main(argv=None):
           f"alpha={args.alpha}; seconds of wall time with default threads, of CPU time on one")
     print(f"{'network':>10} {'n':>6} {'P':>6} | {'MLPRegr.':>8} {'ours':>7} {'ratio':>6} | "
           f"{'1 thread':>8} {'ours':>7} {'ratio1':>6} | {'train':>6} {'G':>6} {'route':>8} "
-          f"{'tangent':>7} {'HVPs':>5}")
+          f"{'tangent':>7} {'HVPs':>5} {'dof/peer':>8}")
     for hidden, n_samples in cases:
         X, y = make_data(n_samples)
         peer = MLPRegressor(hidden_layer_sizes=hidden, activation="tanh", solver="lbfgs",
@@ -123,11 +148,14 @@ def main(argv=None):
             G=parts["GaussNewtonCovariance"], route=ours._laplace.method,
             # "exact" factorizes H when it builds its NetworkHessian; "cg" at the solve.
             tangent=parts["NetworkHessian"] + parts["exact_tangent"], n_hvp=ours._hessian.n_hvp,
+            dof_floor=exact_dof_multiply_adds(n_samples, ours.params_.size)
+            / peer_multiply_adds(hidden, X.shape[1], n_samples, peer.n_iter_),
         )
         print(f"{row['network']:>10} {n_samples:>6} {row['P']:>6} | {t_peer:>7.2f}s "
               f"{t_ours:>6.2f}s {row['ratio']:>5.2f}x | {t_peer_one:>7.2f}s {t_ours_one:>6.2f}s "
               f"{row['ratio_one']:>5.2f}x | {row['train']:>5.2f}s {row['G']:>5.2f}s "
-              f"{row['route']:>8} {row['tangent']:>6.2f}s {row['n_hvp']:>5}   "
+              f"{row['route']:>8} {row['tangent']:>6.2f}s {row['n_hvp']:>5} "
+              f"{row['dof_floor']:>7.2f}x   "
               f"(iterations: peer {peer.n_iter_}, ours {ours.n_iter_})", flush=True)
         result["rows"].append({
             "network": list(hidden), "n_samples": n_samples, "n_params": int(row["P"]),
@@ -136,7 +164,8 @@ def main(argv=None):
             "ratio_one_thread": row["ratio_one"],
             "peer_n_iter": int(peer.n_iter_), "n_iter": int(ours.n_iter_),
             "breakdown": {"train": row["train"], "laplace": row["G"], "route": row["route"],
-                          "tangent": row["tangent"], "n_hvp": int(row["n_hvp"])}})
+                          "tangent": row["tangent"], "n_hvp": int(row["n_hvp"])},
+            "exact_dof_over_peer_multiply_adds": row["dof_floor"]})
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return result

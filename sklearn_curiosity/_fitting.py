@@ -218,8 +218,10 @@ def _train_and_solve(
             with hvp.forward_kept():
                 tangent = exact_tangent(hessian, regularizer, params, alpha=alpha)
         # G (or the training Jacobian) was kept for the tangent's shifted
-        # preconditioner only; later solves use the factor.
+        # preconditioner only, and that preconditioner for the tangent's
+        # solve: a later solve with H rebuilds it (from G's factor).
         laplace.release_unfactorized()
+        hessian.release_preconditioner()
         residuals = model.predict(params, X) - y
     weighted_rss = float(sample_weight @ residuals**2)
     return Fitted(

@@ -243,14 +243,17 @@ class ObjectiveHessianProduct:
         """Within the block, products reuse one forward pass of the training data.
 
         The tangent's solver runs a hundred products or more at the same
-        ``params``; the activations (``n_samples`` times the hidden widths)
-        are dropped on exit, so that a fitted estimator does not carry them.
-        Only for models whose ``loss_hvp`` takes them (the analytic MLP).
+        ``params``; what they share (the activations and the plain backward
+        pass, a few times ``n_samples`` times the hidden widths) is dropped
+        on exit, so that a fitted estimator does not carry it. Only for
+        models whose ``loss_hvp`` takes it (the analytic MLP's ``_kept_pass``).
         """
         if getattr(self.model, "differentiation", None) == "analytic" and hasattr(
-            self.model, "_forward"
+            self.model, "_kept_pass"
         ):
-            self._forward = self.model._forward(self.params, self.X)
+            self._forward = self.model._kept_pass(
+                self.params, self.X, self.y, self.sample_weight
+            )
         try:
             yield self
         finally:

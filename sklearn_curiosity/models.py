@@ -626,8 +626,9 @@ class MLP(Model):
         return J
 
     def loss_hvp(self, params, X, y, sample_weight, direction, gauss_newton=False, forward=None):
-        # ``forward``: ``_forward(params, X)`` kept by a caller that runs many
-        # products at the same params (the tangent's solver).
+        # ``forward``: a ``_kept_pass`` (or ``_forward``'s activations) kept by
+        # a caller that runs many products at the same params (the tangent's
+        # solver).
         if self.differentiation == "autograd":
             return super().loss_hvp(params, X, y, sample_weight, direction, gauss_newton)
         direction = np.asarray(direction, dtype=np.float64)
@@ -699,6 +700,18 @@ class MLP(Model):
         )
         return loss, grad, hvp[:, 0]
 
+    def _kept_pass(self, params, X, y, sample_weight):
+        """What every Hessian-vector product at ``params`` on ``(X, y)`` shares.
+
+        The forward activations, each hidden layer's ``phi'``, the plain
+        backpropagated deltas and the residual-weighted ``phi''`` terms do not
+        depend on the direction: a caller that runs many products at the same
+        ``params`` (the tangent's solver) computes them once and passes them
+        to :meth:`loss_hvp` as ``forward``. Half the elementwise work of a
+        product is spared; its arithmetic is unchanged, bit for bit.
+        """
+        return _KeptPass(self, params, X, y, sample_weight)
+
     def _r_backprop(
         self, params, X, y, sample_weight, directions, gauss_newton, with_grad=False, forward=None
     ):
@@ -707,11 +720,14 @@ class MLP(Model):
         Pearlmutter's R-operator: forward then backward passes of the
         directional derivatives of every intermediate quantity. The R-arrays
         are laid out (n_samples, k, width), so each layer's products over the
-        whole block are single matrix products.
+        whole block are single matrix products. ``forward``: a
+        :meth:`_kept_pass` (or the activations of ``_forward``) at ``params``.
         """
-        act = _ACTIVATIONS[self.activation]
-        dphi, d2phi = act[1], act[2]
-        layers = self.unpack(params)
+        kept = (
+            forward if isinstance(forward, _KeptPass)
+            else _KeptPass(self, params, X, y, sample_weight, acts=forward)
+        )
+        layers = kept.layers
         n, k = X.shape[0], directions.shape[1]
         # Each layer's (dW, db) with the directions second: (fan_in, k, fan_out), (k, fan_out).
         dlayers, start = [], 0
@@ -721,11 +737,10 @@ class MLP(Model):
             db = directions[start : start + fan_out].T
             start += fan_out
             dlayers.append((np.ascontiguousarray(dW.transpose(0, 2, 1)), db))
-        acts = self._forward(params, X) if forward is None else forward
+        acts, slopes = kept.acts, kept.slopes
         n_layers = len(layers)
         Rz = [None] * n_layers
         Ra = [None] * (n_layers + 1)
-        slopes = [None] + [dphi(a) for a in acts[1:-1]]  # phi' of each hidden layer
         for i, ((W, b), (dW, db)) in enumerate(zip(layers, dlayers)):
             fan_in, fan_out = W.shape
             rz = (acts[i] @ dW.reshape(fan_in, k * fan_out)).reshape(n, k, fan_out)
@@ -734,14 +749,12 @@ class MLP(Model):
                 rz += (Ra[i].reshape(n * k, fan_in) @ W).reshape(n, k, fan_out)
             Rz[i] = rz
             Ra[i + 1] = slopes[i + 1][:, None, :] * rz if i < n_layers - 1 else rz
-        resid = acts[-1][:, 0] - y
-        delta = (sample_weight * resid)[:, None]
-        loss = 0.5 * float(delta[:, 0] @ resid) if with_grad else None
         Rdelta = sample_weight[:, None, None] * Ra[-1]
         blocks, plain = [], []
         for i in range(n_layers - 1, -1, -1):
             (W, _), (dW, _) = layers[i], dlayers[i]
             fan_in, fan_out = W.shape
+            delta = kept.deltas[i]
             if with_grad:
                 plain.append((acts[i].T @ delta, delta.sum(axis=0)))
             RgW = acts[i].T @ Rdelta.reshape(n, k * fan_out)
@@ -757,15 +770,49 @@ class MLP(Model):
             )
             if i > 0:
                 back = (Rdelta.reshape(n * k, fan_out) @ W.T).reshape(n, k, fan_in)
-                upstream, slope = delta @ W.T, slopes[i]
                 if not gauss_newton:
                     dWt = dW.transpose(2, 1, 0).reshape(fan_out, k * fan_in)
                     back += (delta @ dWt).reshape(n, k, fan_in)
-                    back *= slope[:, None, :]
-                    back += (upstream * d2phi(acts[i]))[:, None, :] * Rz[i - 1]
+                    back *= slopes[i][:, None, :]
+                    back += kept.curvature(i)[:, None, :] * Rz[i - 1]
                 else:
-                    back *= slope[:, None, :]
-                delta = upstream * slope
+                    back *= slopes[i][:, None, :]
                 Rdelta = back
         hvp = np.vstack([b for pair in blocks[::-1] for b in pair])
-        return loss, (self._flatten(plain[::-1]) if with_grad else None), hvp
+        return kept.loss, (self._flatten(plain[::-1]) if with_grad else None), hvp
+
+
+class _KeptPass:
+    """The direction-free part of an MLP's Hessian-vector products at ``params``.
+
+    ``acts`` (the forward pass), ``slopes[i] = phi'`` of hidden layer ``i``,
+    ``deltas[i]`` the plain backpropagated delta at layer ``i``'s output and,
+    on demand, ``curvature(i)``: the delta reaching hidden layer ``i`` times
+    ``phi''``, the exact Hessian's residual term (the Gauss-Newton product
+    never needs it).
+    """
+
+    def __init__(self, model, params, X, y, sample_weight, acts=None):
+        act = _ACTIVATIONS[model.activation]
+        self._second_derivative = act[2]
+        self.layers = model.unpack(params)
+        self.acts = model._forward(params, X) if acts is None else acts
+        self.slopes = [None] + [act[1](a) for a in self.acts[1:-1]]
+        resid = self.acts[-1][:, 0] - y
+        delta = (sample_weight * resid)[:, None]
+        self.loss = 0.5 * float(delta[:, 0] @ resid)
+        n_layers = len(self.layers)
+        self.deltas = [None] * n_layers
+        self._upstream = [None] * n_layers
+        self._curvature = [None] * n_layers
+        for i in range(n_layers - 1, -1, -1):
+            self.deltas[i] = delta
+            if i > 0:
+                upstream = delta @ self.layers[i][0].T
+                self._upstream[i] = upstream
+                delta = upstream * self.slopes[i]
+
+    def curvature(self, i):
+        if self._curvature[i] is None:
+            self._curvature[i] = self._upstream[i] * self._second_derivative(self.acts[i])
+        return self._curvature[i]

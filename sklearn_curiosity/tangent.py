@@ -50,8 +50,12 @@ _LOBPCG_MAXITER = 315
 _RESHIFT_RATIO = 4.0
 # The first shift of the preconditioner, relative to lambda_max: LOBPCG and
 # CG take fewest products with a shift within 10x of -lambda_min, which was
-# 5e-5 to 2e-4 lambda_max on the benchmark's networks after 200 L-BFGS steps.
-_FIRST_SHIFT = 1e-5
+# 5e-5 to 2e-4 lambda_max on the benchmark's networks after 200 L-BFGS steps;
+# from the middle of that range one factorization serves both, where 1e-5
+# needed a second (each a P^3 / 3 Cholesky on the "cholesky" route).
+_FIRST_SHIFT = 1e-4
+# Above this many parameters the shifted preconditioner is single precision.
+_SINGLE_PRECISION_MIN_PARAMS = 1000
 # A first estimate of lambda_min whose residual leaves it above this
 # fraction of lambda_max settles the damping (none) without refinement.
 _CLEARLY_DEFINITE = 1e-8
@@ -142,20 +146,28 @@ class NetworkHessian:
     size is that of a negative ``lambda_min``; ``G`` alone is a poor
     preconditioner for ``H``, since its weak prior on the biases (``eps``)
     makes its inverse huge along them. The shift ``s`` starts at
-    ``1e-5 * lambda_max``; when 15 LOBPCG iterations already show
-    ``lambda_min < -4 s``, it moves to about ``-lambda_min``; the conjugate
+    ``1e-4 * lambda_max``; when 15 LOBPCG iterations already show
+    ``lambda_min < 0`` and ``-lambda_min`` more than 4 times away from ``s``
+    (either way), it moves to about ``-lambda_min``; the conjugate
     gradients keep it, unless the damping is more than 4 times away from it,
     which refactorizes with ``s = damping``. Each new shift is one
-    factorization of what the fit formed (``G`` on the "cholesky" route; on
-    the "dual" route the (n, n) matrix ``I + A A^T`` of the Woodbury
-    identity): one to three in all.
+    factorization: on the "cholesky" route of ``G + s I``, in single
+    precision above 1000 parameters (a preconditioner needs no more;
+    float64 should float32 fail); on the "dual" route under the L2 penalty
+    only the small Schur complement of the biases, the fit's SVD serving
+    every shift (otherwise the (n, n) matrix ``I + A A^T`` of the Woodbury
+    identity). One in all on the benchmark's networks, at most three.
 
     Preconditioning. ``preconditioner`` is an object whose ``solve(r)`` is
     ``M^-1 r`` with ``M`` symmetric positive definite; if it also has
-    ``shifted(s)`` (the fit's
+    ``shifted(s, dtype)`` (the fit's
     :class:`~sklearn_curiosity._laplace.GaussNewtonCovariance`), the shifted
     factor serves both LOBPCG and the conjugate gradients on the damped
-    system. The conjugate gradients stop at a residual of ``H v = rhs`` below
+    system. :meth:`release_preconditioner` drops it after the fit (a (P, P)
+    matrix on the "cholesky" route), and a later solve rebuilds it once, at
+    the same shift. The conjugate gradients (flexible: Polak-Ribiere's
+    ``beta``, which a single-precision preconditioner's rounding does not
+    derail) stop at a residual of ``H v = rhs`` below
     ``cg_tol`` relative to ``rhs``, after at most ``cg_maxiter``
     Hessian-vector products (default ``2 * n_params``); a
     ConvergenceWarning says when they ended before. Should they still meet
@@ -183,6 +195,7 @@ class NetworkHessian:
         # Hessian for later solves that may never come.
         self._highest = None
         self._preconditioner_used = None
+        self._preconditioner_shift = None
         self._decided = False
         if method == "exact":
             self._factorize()
@@ -256,8 +269,24 @@ class NetworkHessian:
         then made of the package's own types only (skops' trusted_types()).
         """
         shifted = getattr(self.preconditioner, "shifted", None)
-        factor = shifted(shift) if shifted is not None and shift > 0 else None
+        self._preconditioner_shift = shift
+        # Single precision above 1000 parameters: a preconditioner needs no
+        # more (the conjugate gradients' residuals stay float64), at half the
+        # factorization's time and half the memory traffic of each solve.
+        # Its rounding costs about a tenth more products, which the P^3 / 6
+        # flops saved outweigh only for large P.
+        dtype = np.float32 if self.n_params > _SINGLE_PRECISION_MIN_PARAMS else np.float64
+        factor = shifted(shift, dtype=dtype) if shifted is not None and shift > 0 else None
         return self.preconditioner if factor is None else factor
+
+    def release_preconditioner(self):
+        """Drop the shifted factor (a (P, P) matrix on the "cholesky" route).
+
+        A fitted estimator does not carry it (nor do its pickles); a later
+        solve rebuilds it, once, with the same shift.
+        """
+        if self._decided:
+            self._preconditioner_used = None
 
     def _decide_damping(self):
         """Set ``damping`` by the rule, from Lanczos and preconditioned LOBPCG."""
@@ -280,7 +309,11 @@ class NetworkHessian:
         lowest, vector, residual = self._smallest_eigenpair(
             precondition, None, _ROUGH_LOBPCG_ITERATIONS
         )
-        if -lowest > _RESHIFT_RATIO * shift:
+        # Either way: a shift far above a small -lambda_min serves LOBPCG
+        # poorly too (1.4x the products on a (32, 32) net whose -lambda_min
+        # was 4e-6 lambda_max).
+        indefinite = lowest < -_ILL_CONDITIONED * highest
+        if indefinite and not shift / _RESHIFT_RATIO <= -lowest <= _RESHIFT_RATIO * shift:
             shift = -lowest + _DAMPING_FLOOR * highest
             precondition = self._preconditioner_for(shift)
         n_iterations = _ROUGH_LOBPCG_ITERATIONS
@@ -363,6 +396,8 @@ class NetworkHessian:
             return linalg.cho_solve((self.cholesky, True), rhs, check_finite=False)
         if not self._decided:
             self._decide_damping()
+        elif self._preconditioner_used is None and self._preconditioner_shift is not None:
+            self._preconditioner_used = self._preconditioner_for(self._preconditioner_shift)
         if rhs.ndim == 2:
             return np.column_stack([self.solve(r, tol) for r in rhs.T])
         return self._cg(rhs, self.cg_tol if tol is None else tol)
@@ -410,10 +445,14 @@ class NetworkHessian:
                 break  # no damping left to try; return the iterate so far
             step = rz / curvature
             x += step * d
+            r_old = r.copy()
             r -= step * Hd
             z = precondition(r)
             rz_new = r @ z
-            d = z + (rz_new / rz) * d
+            # Polak-Ribiere's beta (flexible CG): the same as Fletcher-Reeves'
+            # for an exact symmetric preconditioner, and robust to the
+            # rounding of a single-precision one, which is not quite linear.
+            d = z + ((rz_new - z @ r_old) / rz) * d
             rr, rz = r @ r, rz_new
         if rr <= stop:
             return x
