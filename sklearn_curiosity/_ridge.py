@@ -24,6 +24,8 @@ as :class:`~sklearn.linear_model.Ridge` chooses between ``X^T X`` and
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
+import math
 import warnings
 
 import numpy as np
@@ -247,7 +249,7 @@ class RidgeHessian(_InterceptElimination):
             block = X[rows]
             squares = _factor_norms(block, center32, inverse32, residue32)
             # The largest is NaN or infinite if any of them is: one look.
-            if not np.isfinite(squares.max(initial=0.0)):
+            if not math.isfinite(squares.max(initial=0.0)):
                 # Squares beyond float32's range (or a non-finite row, which
                 # stays non-finite): those rows again in float64.
                 far = np.flatnonzero(~np.isfinite(squares))
@@ -312,12 +314,16 @@ def _factor_norms(rows, center_tile, inverse, residue_tile=None):
     n_rows, n_features = rows.shape
     padded = -(-n_rows // _TRMM_GROUP) * _TRMM_GROUP
     centered = np.empty((padded, n_features), dtype=inverse.dtype)
-    centered[n_rows:] = 0.0
-    _broadcast_row(np.subtract, rows, center_tile, centered[:n_rows])
+    if padded > n_rows:
+        centered[n_rows:] = 0.0
+        _broadcast_row(np.subtract, rows, center_tile, centered[:n_rows])
+    else:
+        _broadcast_row(np.subtract, rows, center_tile, centered)
     z = _lower_times_rows(inverse, centered)
     if residue_tile is not None:
         _broadcast_row(np.add, z, residue_tile, z)
-    return _squared_row_norms(z)[:n_rows]
+    squares = _squared_row_norms(z)
+    return squares[:n_rows] if padded > n_rows else squares
 
 
 def _lower_times_rows(lower, rows):
@@ -343,7 +349,15 @@ def _squared_row_norms(rows):
     if rows.dtype == np.float64 and hasattr(np, "vecdot"):
         return np.vecdot(rows, rows)
     np.square(rows, out=rows)
-    return rows @ np.ones(rows.shape[1], dtype=rows.dtype)
+    return rows @ _ones(rows.shape[1], rows.dtype)
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(n, dtype):
+    # A block's row sums take it: made once, not for each block.
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _broadcast_row(ufunc, rows, row_tile, out):
@@ -364,7 +378,8 @@ def _broadcast_row(ufunc, rows, row_tile, out):
         ufunc(rows[:whole].reshape(-1, width), row_tile, out=out[:whole].reshape(-1, width))
     else:
         whole = 0
-    ufunc(rows[whole:], row_tile[:n_features], out=out[whole:])
+    if whole < n_rows:
+        ufunc(rows[whole:], row_tile[:n_features], out=out[whole:])
     return out
 
 
