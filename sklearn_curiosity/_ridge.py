@@ -280,9 +280,10 @@ class RidgeHessian(_InterceptElimination):
         some feature's mean exceeds its spread (the weighted standard
         deviation, from the diagonal of ``A``): None then, and a pass over
         each block saved. The two rows come repeated for
-        :func:`_broadcast_row`.
+        :func:`_broadcast_row` (kept under a name of their own: a pickle
+        from before holds the rows once, as ``_float32_factors_cache``).
         """
-        if getattr(self, "_float32_factors_cache", None) is None:
+        if getattr(self, "_float32_tiles_cache", None) is None:
             inverse = self._inverse_factor()
             center32 = self.X_offset.astype(np.float32)
             variance = np.einsum("ij,ij->i", self.cholesky, self.cholesky) / self.weight_sum
@@ -290,10 +291,10 @@ class RidgeHessian(_InterceptElimination):
             if np.any(self.X_offset**2 > variance):
                 residue = inverse @ (center32.astype(np.float64) - self.X_offset)
                 residue = np.tile(residue.astype(np.float32), _TILE_ROWS)
-            self._float32_factors_cache = (
+            self._float32_tiles_cache = (
                 inverse.astype(np.float32, order="F"), np.tile(center32, _TILE_ROWS), residue
             )
-        return self._float32_factors_cache
+        return self._float32_tiles_cache
 
     def trace_inverse_centered(self):
         """``trace(A^-1)``, the squared norm of ``L^-1``."""
