@@ -174,12 +174,14 @@ def test_threads_stop_taking_chunks_after_an_error():
         seen.append(X_chunk[0, 0])
         if X_chunk[0, 0] == 0:
             raise ValueError("first chunk")
-        time.sleep(0.01)
+        # Long enough that the failing thread, even descheduled on a loaded
+        # machine, raises while the other one still holds its chunk.
+        time.sleep(0.05)
         return X_chunk[:, 0]
 
     X = np.arange(1000.0).reshape(1000, 1)
     with pytest.raises(ValueError, match="first chunk"):
         apply_by_row_chunks(fail_on_the_first_chunk, X, row_bytes=8, n_jobs=2)
-    # 32 chunks; the other thread finishes the one it holds (10 ms) and
+    # 32 chunks; the other thread finishes the one it holds (50 ms) and
     # takes no other.
     assert len(seen) <= 3
